@@ -1,0 +1,5 @@
+//! `lgtm-common`: the pieces every service of the stack needs, kept in one place so no service
+//! grows its own copy: label sets and matchers with Prometheus semantics, API time parameters
+//! and durations, the Prometheus/Loki JSON envelope and its error kinds, the HTTP serving
+//! scaffold, configuration loading, object storage from a URL and the write-ahead log.
+pub mod labels;

@@ -1,0 +1,1 @@
+//! Prometheus server replacement.
