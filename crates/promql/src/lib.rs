@@ -1,0 +1,1 @@
+//! PromQL: parser, AST and the step-evaluation core (work in progress).
