@@ -1,1 +1,6 @@
-//! Prometheus server replacement.
+//! `metrics-tsdb`: the Prometheus server replacement.
+//!
+//! Built so far: the compressed chunk encoding of its storage (`chunk`). The PromQL engine lives
+//! in `lgtm-promql`; ingestion, blocks and the HTTP API follow (see `docs/metrics-tsdb.md`).
+
+pub mod chunk;
