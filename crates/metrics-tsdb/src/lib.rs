@@ -4,3 +4,5 @@
 //! in `lgtm-promql`; ingestion, blocks and the HTTP API follow (see `docs/metrics-tsdb.md`).
 
 pub mod chunk;
+pub mod head;
+pub mod index;
