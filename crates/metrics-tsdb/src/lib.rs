@@ -6,3 +6,4 @@
 pub mod chunk;
 pub mod head;
 pub mod index;
+pub mod scrape;

@@ -1,0 +1,3 @@
+//! Scraping: what targets expose and how it is parsed.
+
+pub mod exposition;
