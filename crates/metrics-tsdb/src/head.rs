@@ -245,6 +245,54 @@ impl Head {
             .cloned()
     }
 
+    /// Re-creates a series under a known reference (WAL replay). An existing series with the
+    /// same labels keeps its reference, which is returned.
+    pub fn restore_series(&self, series_ref: SeriesRef, labels: Labels) -> Arc<MemSeries> {
+        let fingerprint = labels.fingerprint();
+        if let Some(existing) = self.lookup(fingerprint, &labels) {
+            return existing;
+        }
+        let mut index = self.index.write();
+        if let Some(existing) = index.by_ref.get(&series_ref) {
+            return Arc::clone(existing);
+        }
+        // Postings need increasing references; replayed references arrive in creation order,
+        // but guard against a damaged log by inserting out-of-order ones at their place.
+        let series = Arc::new(MemSeries {
+            series_ref,
+            labels,
+            chunks: Mutex::new(SeriesChunks::default()),
+        });
+        index.postings.add_unordered(
+            series_ref,
+            series
+                .labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str())),
+        );
+        index.next_ref = index.next_ref.max(series_ref + 1);
+        index
+            .by_fingerprint
+            .entry(fingerprint)
+            .or_default()
+            .push(Arc::clone(&series));
+        index.by_ref.insert(series_ref, Arc::clone(&series));
+        series
+    }
+
+    /// The series with this reference.
+    pub fn series(&self, series_ref: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.index.read().by_ref.get(&series_ref).cloned()
+    }
+
+    /// Appends one sample to a known series.
+    pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+        if t < self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(AppendError::OutOfBounds);
+        }
+        series.append(t, v, self.options.samples_per_chunk)
+    }
+
     /// Appends one sample; returns whether it was stored (false for an identical duplicate).
     pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<bool, AppendError> {
         if t < self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed) {

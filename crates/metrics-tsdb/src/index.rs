@@ -35,6 +35,30 @@ impl Postings {
         }
     }
 
+    /// Registers a series whose reference may be lower than existing ones (WAL replay of a
+    /// damaged log); keeps every list sorted at the cost of an insertion.
+    pub fn add_unordered<'a>(
+        &mut self,
+        series: SeriesRef,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        fn insert_sorted(list: &mut Vec<SeriesRef>, series: SeriesRef) {
+            if let Err(at) = list.binary_search(&series) {
+                list.insert(at, series);
+            }
+        }
+        insert_sorted(&mut self.all, series);
+        for (name, value) in labels {
+            let list = self
+                .by_label
+                .entry(name.to_owned())
+                .or_default()
+                .entry(value.to_owned())
+                .or_default();
+            insert_sorted(list, series);
+        }
+    }
+
     /// Every registered series.
     pub fn all(&self) -> &[SeriesRef] {
         &self.all

@@ -7,3 +7,6 @@ pub mod chunk;
 pub mod head;
 pub mod index;
 pub mod scrape;
+// pub mod config; (waits for lgtm_common::duration)
+pub mod db;
+pub mod wal_record;
