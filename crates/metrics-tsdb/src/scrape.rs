@@ -1,3 +1,4 @@
 //! Scraping: what targets expose and how it is parsed.
 
 pub mod exposition;
+pub mod samples;
