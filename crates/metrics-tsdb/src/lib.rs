@@ -10,3 +10,4 @@ pub mod scrape;
 // pub mod config; (waits for lgtm_common::duration)
 pub mod db;
 pub mod wal_record;
+pub mod remote_write;
