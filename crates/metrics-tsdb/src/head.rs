@@ -145,6 +145,29 @@ impl MemSeries {
     }
 }
 
+/// Head cardinality, as `/api/v1/status/tsdb` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cardinality {
+    /// Series in the head.
+    pub num_series: usize,
+    /// Distinct label pairs.
+    pub num_label_pairs: usize,
+    /// Chunks held.
+    pub chunk_count: usize,
+    /// Oldest sample (ms).
+    pub min_time: i64,
+    /// Newest sample (ms).
+    pub max_time: i64,
+    /// Series per metric name.
+    pub series_by_metric: std::collections::BTreeMap<String, u64>,
+    /// Distinct values per label name.
+    pub values_by_label: std::collections::BTreeMap<String, u64>,
+    /// Bytes of distinct values per label name.
+    pub bytes_by_label: std::collections::BTreeMap<String, u64>,
+    /// Series per `name=value` pair.
+    pub series_by_pair: std::collections::BTreeMap<String, u64>,
+}
+
 #[derive(Debug, Default)]
 struct HeadIndex {
     by_fingerprint: HashMap<u64, Vec<Arc<MemSeries>>>,
@@ -314,6 +337,48 @@ impl Head {
         drop(index);
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
+    }
+
+    /// Cardinality statistics for `/api/v1/status/tsdb`.
+    pub fn cardinality(&self) -> Cardinality {
+        let index = self.index.read();
+        let mut stats = Cardinality {
+            num_series: index.by_ref.len(),
+            min_time: i64::MAX,
+            max_time: i64::MIN,
+            ..Cardinality::default()
+        };
+        for (name, values) in index.postings.iter_labels() {
+            stats.values_by_label.insert(name.to_owned(), values.len() as u64);
+            let mut bytes = 0u64;
+            for (value, refs) in values {
+                stats.num_label_pairs += 1;
+                bytes += value.len() as u64;
+                stats
+                    .series_by_pair
+                    .insert(format!("{name}={value}"), refs.len() as u64);
+                if name == lgtm_common::labels::METRIC_NAME {
+                    stats.series_by_metric.insert(value.to_owned(), refs.len() as u64);
+                }
+            }
+            stats.bytes_by_label.insert(name.to_owned(), bytes);
+        }
+        for series in index.by_ref.values() {
+            let chunks = series.chunks.lock();
+            stats.chunk_count += chunks.closed.len() + usize::from(!chunks.open.is_empty());
+            if let Some(min) = chunks.closed.first().unwrap_or(&chunks.open).min_time() {
+                stats.min_time = stats.min_time.min(min);
+            }
+            if let Some((max, _)) = chunks.last {
+                stats.max_time = stats.max_time.max(max);
+            }
+        }
+        if stats.num_series == 0 || stats.min_time == i64::MAX {
+            // Prometheus reports these bounds for an empty head.
+            stats.min_time = i64::MAX;
+            stats.max_time = i64::MIN;
+        }
+        stats
     }
 
     /// Sorted label names across all series.

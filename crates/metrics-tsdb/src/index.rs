@@ -59,6 +59,13 @@ impl Postings {
         }
     }
 
+    /// Every label name with its values and their postings, in order.
+    pub fn iter_labels(
+        &self,
+    ) -> impl Iterator<Item = (&str, &BTreeMap<String, Vec<SeriesRef>>)> {
+        self.by_label.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Every registered series.
     pub fn all(&self) -> &[SeriesRef] {
         &self.all

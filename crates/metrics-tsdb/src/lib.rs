@@ -11,3 +11,5 @@ pub mod scrape;
 pub mod db;
 pub mod wal_record;
 pub mod remote_write;
+pub mod api;
+pub mod querier;

@@ -1,0 +1,57 @@
+//! `/-/healthy`, `/-/ready`, `/-/reload`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+
+use super::ApiState;
+
+/// `GET|HEAD /-/healthy`.
+pub async fn healthy() -> &'static str {
+    "Prometheus Server is Healthy.\n"
+}
+
+/// `GET|HEAD /-/ready`.
+pub async fn ready(State(state): State<Arc<ApiState>>) -> Response {
+    if state.readiness.is_ready() {
+        "Prometheus Server is Ready.\n".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+    }
+}
+
+/// `POST|PUT /-/reload`, gated by `--web.enable-lifecycle` as upstream.
+pub async fn reload(State(state): State<Arc<ApiState>>) -> Response {
+    if !state.options.enable_lifecycle {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.").into_response();
+    }
+    let Some(reloader) = state.reloader.clone() else {
+        return StatusCode::OK.into_response();
+    };
+    let result = tokio::task::spawn_blocking(move || reloader.reload()).await;
+    let outcome = match result {
+        Ok(r) => r,
+        Err(e) => Err(e.to_string()),
+    };
+    *state.last_reload.write() = (outcome.is_ok(), SystemTime::now());
+    match outcome {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /-/reload`.
+pub async fn only_post() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Only POST or PUT requests allowed",
+    )
+        .into_response()
+}

@@ -1,0 +1,216 @@
+//! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/metadata`,
+//! `/api/v1/query_exemplars`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use lgtm_common::api::{ApiError, Envelope, Params};
+use lgtm_common::labels::{Labels, is_valid_label_name};
+
+use super::{ApiState, MetricMetadata, parse_limit, parse_match_params, parse_time_bound};
+use crate::head::MemSeries;
+
+/// Prometheus' default bounds when `start`/`end` are absent.
+const MIN_TIME: i64 = i64::MIN / 2;
+const MAX_TIME: i64 = i64::MAX / 2;
+
+/// Series matching any of the selectors and having samples in `[start, end]`.
+fn matching_series(
+    state: &ApiState,
+    selectors: &[Vec<lgtm_common::labels::Matcher>],
+    start: i64,
+    end: i64,
+) -> Vec<Arc<MemSeries>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for matchers in selectors {
+        for series in state.db.head().select(matchers) {
+            let in_range = series
+                .max_time()
+                .is_some_and(|max| max >= start && !series.samples(start, end).is_empty());
+            if in_range && seen.insert(series.series_ref) {
+                out.push(series);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    out
+}
+
+fn limited<T>(mut items: Vec<T>, limit: usize) -> (Vec<T>, Vec<String>) {
+    if limit > 0 && items.len() > limit {
+        items.truncate(limit);
+        return (items, vec!["results truncated due to limit".to_owned()]);
+    }
+    (items, Vec::new())
+}
+
+/// `GET|POST /api/v1/series`.
+pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Response {
+    let run = || -> Result<Response, ApiError> {
+        let selectors = parse_match_params(&params, true)?;
+        let start = parse_time_bound(&params, "start", MIN_TIME)?;
+        let end = parse_time_bound(&params, "end", MAX_TIME)?;
+        let limit = parse_limit(&params)?;
+        let labels: Vec<Labels> = matching_series(&state, &selectors, start, end)
+            .into_iter()
+            .map(|s| s.labels.clone())
+            .collect();
+        let (labels, warnings) = limited(labels, limit);
+        Ok(Envelope::success(labels).with_warnings(warnings).into_response())
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE /api/v1/series`: removed upstream; 2.42 answered this.
+pub async fn delete_not_implemented() -> Response {
+    ApiError::<lgtm_common::api::Prometheus>::internal("not implemented").into_response()
+}
+
+/// `GET|POST /api/v1/labels`.
+pub async fn labels(State(state): State<Arc<ApiState>>, params: Params) -> Response {
+    let run = || -> Result<Response, ApiError> {
+        let selectors = parse_match_params(&params, false)?;
+        let start = parse_time_bound(&params, "start", MIN_TIME)?;
+        let end = parse_time_bound(&params, "end", MAX_TIME)?;
+        let limit = parse_limit(&params)?;
+        let names: Vec<String> = if selectors.is_empty() {
+            state.db.head().label_names()
+        } else {
+            let mut set = BTreeSet::new();
+            for series in matching_series(&state, &selectors, start, end) {
+                set.extend(series.labels.iter().map(|l| l.name.clone()));
+            }
+            set.into_iter().collect()
+        };
+        let (names, warnings) = limited(names, limit);
+        Ok(Envelope::success(names).with_warnings(warnings).into_response())
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /api/v1/label/<name>/values`.
+pub async fn label_values(
+    State(state): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+    params: Params,
+) -> Response {
+    let run = || -> Result<Response, ApiError> {
+        // Prometheus 3 accepts `U__`-escaped UTF-8 names; plain names must be valid.
+        let escaped = name.starts_with("U__");
+        let name = unescape_label_name(&name);
+        if name.is_empty() || (!escaped && !is_valid_label_name(&name)) {
+            return Err(ApiError::bad_data(format!(
+                "invalid label name: {}",
+                lgtm_common::labels::quote(&name)
+            )));
+        }
+        let selectors = parse_match_params(&params, false)?;
+        let start = parse_time_bound(&params, "start", MIN_TIME)?;
+        let end = parse_time_bound(&params, "end", MAX_TIME)?;
+        let limit = parse_limit(&params)?;
+        let values: Vec<String> = if selectors.is_empty() {
+            state.db.head().label_values(&name)
+        } else {
+            let mut set = BTreeSet::new();
+            for series in matching_series(&state, &selectors, start, end) {
+                if let Some(v) = series.labels.get(&name) {
+                    set.insert(v.to_owned());
+                }
+            }
+            set.into_iter().collect()
+        };
+        let (values, warnings) = limited(values, limit);
+        Ok(Envelope::success(values).with_warnings(warnings).into_response())
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Prometheus 3's `U__` escaping of label names in URL paths (`U__a_2e_b` is `a.b`).
+fn unescape_label_name(name: &str) -> String {
+    let Some(rest) = name.strip_prefix("U__") else {
+        return name.to_owned();
+    };
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'_') {
+            chars.next();
+            out.push('_');
+            continue;
+        }
+        let hex: String = chars.by_ref().take_while(|&h| h != '_').collect();
+        match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            Some(decoded) => out.push(decoded),
+            None => return name.to_owned(),
+        }
+    }
+    out
+}
+
+/// `GET /api/v1/metadata`.
+pub async fn metadata(State(state): State<Arc<ApiState>>, params: Params) -> Response {
+    let run = || -> Result<Response, ApiError> {
+        let limit: i64 = match params.get("limit").filter(|s| !s.is_empty()) {
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| ApiError::bad_data("limit must be a number"))?,
+            None => -1,
+        };
+        let per_metric: i64 = match params.get("limit_per_metric").filter(|s| !s.is_empty()) {
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| ApiError::bad_data("limit_per_metric must be a number"))?,
+            None => -1,
+        };
+        let metric = params.get("metric").filter(|s| !s.is_empty());
+        let all = state.metadata.read();
+        let mut out: BTreeMap<&str, Vec<&MetricMetadata>> = BTreeMap::new();
+        for (name, entries) in all.iter() {
+            if metric.is_some_and(|m| m != name) {
+                continue;
+            }
+            if limit >= 0 && out.len() as i64 >= limit {
+                break;
+            }
+            let mut list: Vec<&MetricMetadata> = entries.iter().collect();
+            if per_metric >= 0 {
+                list.truncate(per_metric as usize);
+            }
+            out.insert(name, list);
+        }
+        Ok(Envelope::success(out).into_response())
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET|POST /api/v1/query_exemplars`: exemplars are not stored yet, so the answer is the
+/// empty list Prometheus gives without exemplar storage (after validating the query).
+pub async fn exemplars(params: Params) -> Response {
+    let run = || -> Result<Response, ApiError> {
+        lgtm_promql::parse(params.get_or_empty("query"))
+            .map_err(|e| ApiError::invalid_param("query", e))?;
+        parse_time_bound(&params, "start", MIN_TIME)?;
+        parse_time_bound(&params, "end", MAX_TIME)?;
+        Ok(Envelope::success(Vec::<()>::new()).into_response())
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_label_name_unescaping() {
+        assert_eq!(unescape_label_name("job"), "job");
+        assert_eq!(unescape_label_name("U__a_2e_b"), "a.b");
+        assert_eq!(unescape_label_name("U__a__b"), "a_b");
+    }
+}
