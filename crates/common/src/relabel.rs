@@ -123,18 +123,53 @@ pub struct RelabelConfig {
 struct RawRelabelConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     source_labels: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     separator: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     regex: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     modulus: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     target_label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     replacement: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     action: Option<String>,
+}
+
+/// Go's YAML decoder fills a string field from any scalar (`regex: true`, `replacement: 1`),
+/// and Prometheus configs rely on it; serde would reject the bool.
+fn opt_scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<serde_yaml_ng::Value>::deserialize(d)?;
+    match value {
+        None | Some(serde_yaml_ng::Value::Null) => Ok(None),
+        Some(serde_yaml_ng::Value::String(s)) => Ok(Some(s)),
+        Some(serde_yaml_ng::Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(serde_yaml_ng::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected a string, got {other:?}"
+        ))),
+    }
 }
 
 impl RelabelConfig {
@@ -306,7 +341,8 @@ impl Serialize for RelabelConfig {
 }
 
 fn anchored(source: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?:{source})$"))
+    // Prometheus 3 lets `.` match `\n` in relabel regexes.
+    Regex::new(&format!("^(?s:{source})$"))
 }
 
 /// `target_label`/`replacement` with `$` references: letters, `_`, `$name`, `${name}`.

@@ -2,7 +2,8 @@
 //!
 //! One module per endpoint group: `query` (instant, range, format), `series` (series, labels,
 //! label values, metadata), `status` (buildinfo, flags, config, runtimeinfo, tsdb), `write`
-//! (remote write receiver), `lifecycle` (`/-/healthy`, `/-/ready`, `/-/reload`).
+//! (remote write receiver), `lifecycle` (`/-/reload`; `/-/healthy` and `/-/ready` come from the
+//! shared HTTP scaffold).
 
 pub mod lifecycle;
 pub mod query;
@@ -18,7 +19,6 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::routing::{get, post};
 use lgtm_common::api::{ApiError, Params};
-use lgtm_common::http::Readiness;
 use lgtm_common::labels::Matcher;
 use lgtm_promql::Engine;
 use parking_lot::RwLock;
@@ -86,8 +86,6 @@ pub struct ApiState {
     pub flags: BTreeMap<String, String>,
     /// Server start time.
     pub start_time: SystemTime,
-    /// Readiness (false until the WAL is replayed).
-    pub readiness: Readiness,
     /// Metadata by metric name, from remote write and scrapes.
     pub metadata: RwLock<BTreeMap<String, Vec<MetricMetadata>>>,
     /// Configuration access, when the server runs from a config file.
@@ -105,7 +103,6 @@ impl ApiState {
             options,
             flags: BTreeMap::new(),
             start_time: SystemTime::now(),
-            readiness: Readiness::ready(),
             metadata: RwLock::new(BTreeMap::new()),
             reloader: None,
             last_reload: RwLock::new((true, SystemTime::now())),
@@ -141,8 +138,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/write", post(write::remote_write))
-        .route("/-/healthy", get(lifecycle::healthy).head(lifecycle::healthy))
-        .route("/-/ready", get(lifecycle::ready).head(lifecycle::ready))
         .route(
             "/-/reload",
             post(lifecycle::reload)

@@ -7,9 +7,10 @@ pub mod chunk;
 pub mod head;
 pub mod index;
 pub mod scrape;
-// pub mod config; (waits for lgtm_common::duration)
+pub mod config;
 pub mod db;
 pub mod wal_record;
 pub mod remote_write;
 pub mod api;
 pub mod querier;
+pub mod server;

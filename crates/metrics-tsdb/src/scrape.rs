@@ -2,3 +2,4 @@
 
 pub mod exposition;
 pub mod samples;
+pub mod target;

@@ -1,4 +1,4 @@
-//! `/-/healthy`, `/-/ready`, `/-/reload`.
+//! `/-/reload`.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,20 +8,6 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
 use super::ApiState;
-
-/// `GET|HEAD /-/healthy`.
-pub async fn healthy() -> &'static str {
-    "Prometheus Server is Healthy.\n"
-}
-
-/// `GET|HEAD /-/ready`.
-pub async fn ready(State(state): State<Arc<ApiState>>) -> Response {
-    if state.readiness.is_ready() {
-        "Prometheus Server is Ready.\n".into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
-    }
-}
 
 /// `POST|PUT /-/reload`, gated by `--web.enable-lifecycle` as upstream.
 pub async fn reload(State(state): State<Arc<ApiState>>) -> Response {

@@ -267,14 +267,6 @@ async fn remote_write_v2_answers_with_written_headers() {
 #[tokio::test]
 async fn management_and_status_endpoints() {
     let f = fixture().await;
-    assert_eq!(
-        get(&f.state, "/-/healthy").await,
-        (StatusCode::OK, "Prometheus Server is Healthy.\n".into())
-    );
-    assert_eq!(
-        get(&f.state, "/-/ready").await,
-        (StatusCode::OK, "Prometheus Server is Ready.\n".into())
-    );
     let (status, body) = call(&f.state, Request::post("/-/reload").body(Body::empty()).unwrap()).await;
     assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, "Lifecycle API is not enabled."));
     let (_, body) = get(&f.state, "/api/v1/status/buildinfo").await;

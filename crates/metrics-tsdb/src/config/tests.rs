@@ -80,7 +80,7 @@ fn prometheus_validation_errors() {
         ),
         ("scrape_configs:\n  - job_name: a\n    bogus: 1\n", "unknown field `bogus`"),
         ("globl:\n  scrape_interval: 1m\n", "unknown field `globl`"),
-        ("global:\n  scrape_interval: 1x\n", "not a valid duration string"),
+        ("global:\n  scrape_interval: 1x\n", "unknown unit \"x\" in duration \"1x\""),
         (
             "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pods\n",
             "unknown Kubernetes SD role \"pods\"",

@@ -1,0 +1,350 @@
+//! Wiring of the service: Prometheus' command-line flags, the configuration file, the store,
+//! the HTTP API, and `run(config, shutdown)` for the binary, the all-in-one `lgtm` and tests.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lgtm_common::config::{FlagError, FlagSet, FlagStyle};
+use lgtm_common::http::{
+    CancellationToken, HttpServer, Readiness, ReadyEndpoint, RequestMetricsStyle,
+};
+use lgtm_common::metrics::Registry;
+use lgtm_common::wal::FsyncPolicy;
+use lgtm_promql::{Engine, EngineOptions};
+use parking_lot::RwLock;
+
+use crate::api::{self, ApiOptions, ApiState, ConfigReloader};
+use crate::config::Config as PrometheusConfig;
+use crate::db::{Db, DbError, DbOptions};
+
+/// Errors that stop the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration file cannot be used.
+    #[error("couldn't load configuration (--config.file={path:?}): {message}")]
+    Config {
+        /// File named by `--config.file`.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The store failed to open.
+    #[error("opening storage failed: {0}")]
+    Storage(#[from] DbError),
+    /// The listen address is unusable.
+    #[error("error listening on {addr}: {source}")]
+    Listen {
+        /// Address from `--web.listen-address`.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A flag value is invalid.
+    #[error("{0}")]
+    Flag(String),
+    /// The command line does not parse (or asks for help).
+    #[error(transparent)]
+    Flags(#[from] FlagError),
+}
+
+/// Everything the service needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `--config.file`; `None` runs with the default (empty) configuration.
+    pub config_file: Option<PathBuf>,
+    /// `--web.listen-address`.
+    pub listen_address: String,
+    /// `--web.external-url`.
+    pub external_url: Option<String>,
+    /// `--web.enable-lifecycle`.
+    pub enable_lifecycle: bool,
+    /// `--web.enable-admin-api`.
+    pub enable_admin_api: bool,
+    /// `--web.enable-remote-write-receiver`.
+    pub enable_remote_write_receiver: bool,
+    /// `--storage.tsdb.path`.
+    pub tsdb_path: PathBuf,
+    /// `--storage.tsdb.retention.time` (accepted; retention runs with blocks).
+    pub retention_time: Duration,
+    /// `--storage.tsdb.retention.size` in bytes, 0 = none (accepted; as above).
+    pub retention_size: u64,
+    /// `--query.timeout`.
+    pub query_timeout: Duration,
+    /// `--query.max-samples`.
+    pub query_max_samples: usize,
+    /// `--query.lookback-delta`.
+    pub lookback_delta: Duration,
+    /// `--log.level`.
+    pub log_level: String,
+    /// `--log.format`.
+    pub log_format: String,
+    /// WAL durability (`--storage.tsdb.wal-fsync`: `always` or an interval).
+    pub wal_fsync: FsyncPolicy,
+    /// Every flag with its value, for `/api/v1/status/flags`.
+    pub flag_values: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::from_flag_set(&Self::flag_set()).unwrap_or_else(|_| unreachable_defaults())
+    }
+}
+
+/// The defaults are constants that always convert; this keeps `Default` total anyway.
+fn unreachable_defaults() -> Config {
+    Config {
+        config_file: None,
+        listen_address: "0.0.0.0:9090".into(),
+        external_url: None,
+        enable_lifecycle: false,
+        enable_admin_api: false,
+        enable_remote_write_receiver: false,
+        tsdb_path: PathBuf::from("data/"),
+        retention_time: Duration::from_secs(15 * 86_400),
+        retention_size: 0,
+        query_timeout: Duration::from_secs(120),
+        query_max_samples: 50_000_000,
+        lookback_delta: Duration::from_secs(300),
+        log_level: "info".into(),
+        log_format: "logfmt".into(),
+        wal_fsync: FsyncPolicy::Always,
+        flag_values: BTreeMap::new(),
+    }
+}
+
+impl Config {
+    /// Prometheus' flags, with its defaults.
+    pub fn flag_set() -> FlagSet {
+        let mut flags = FlagSet::new("metrics-tsdb", FlagStyle::Kingpin);
+        flags
+            .string("config.file", "prometheus.yml", "Prometheus configuration file path.")
+            .string(
+                "web.listen-address",
+                "0.0.0.0:9090",
+                "Address to listen on for UI, API, and telemetry.",
+            )
+            .string("web.external-url", "", "The URL under which Prometheus is externally reachable.")
+            .string("web.route-prefix", "", "Prefix for the internal routes of web endpoints.")
+            .bool("web.enable-lifecycle", false, "Enable shutdown and reload via HTTP request.")
+            .bool("web.enable-admin-api", false, "Enable API endpoints for admin control actions.")
+            .bool(
+                "web.enable-remote-write-receiver",
+                false,
+                "Enable API endpoint accepting remote write requests.",
+            )
+            .bool("web.enable-otlp-receiver", false, "Enable API endpoint accepting OTLP write requests.")
+            .string("storage.tsdb.path", "data/", "Base path for metrics storage.")
+            .prom_duration(
+                "storage.tsdb.retention.time",
+                Duration::from_secs(15 * 86_400),
+                "How long to retain samples in storage.",
+            )
+            .base2_bytes(
+                "storage.tsdb.retention.size",
+                lgtm_common::config::Base2Bytes(0),
+                "Maximum number of bytes that can be stored for blocks.",
+            )
+            .string(
+                "storage.tsdb.wal-fsync",
+                "always",
+                "When the WAL is fsynced: 'always' (before acknowledging) or a duration.",
+            )
+            .prom_duration("query.timeout", Duration::from_secs(120), "Maximum time a query may take before being aborted.")
+            .int("query.max-samples", 50_000_000, "Maximum number of samples a single query can load into memory.")
+            .prom_duration(
+                "query.lookback-delta",
+                Duration::from_secs(300),
+                "The maximum lookback duration for retrieving metrics during expression evaluations.",
+            )
+            .int("query.max-concurrency", 20, "Maximum number of queries executed concurrently.")
+            .string_list("enable-feature", &[], "Comma separated feature names to enable.")
+            .string("log.level", "info", "Only log messages with the given severity or above.")
+            .string("log.format", "logfmt", "Output format of log messages. One of: [logfmt, json]");
+        flags
+    }
+
+    /// Parses Prometheus-style arguments (without the program name).
+    pub fn from_args<I, S>(args: I) -> Result<Self, ServerError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut flags = Self::flag_set();
+        flags.parse(args.into_iter().map(Into::into).collect::<Vec<String>>())?;
+        Self::from_flag_set(&flags)
+    }
+
+    /// Builds the config from parsed flags.
+    pub fn from_flag_set(flags: &FlagSet) -> Result<Self, ServerError> {
+        let text = |name: &str| flags.get_str(name).unwrap_or("").to_owned();
+        let wal_fsync = match text("storage.tsdb.wal-fsync").as_str() {
+            "always" | "" => FsyncPolicy::Always,
+            other => FsyncPolicy::Interval(
+                lgtm_common::duration::parse_prom_duration(other)
+                    .map_err(|e| ServerError::Flag(format!("--storage.tsdb.wal-fsync: {e}")))?,
+            ),
+        };
+        Ok(Self {
+            // An empty `--config.file=` runs without a file (the embedded default).
+            config_file: Some(PathBuf::from(text("config.file")))
+                .filter(|p| !p.as_os_str().is_empty()),
+            listen_address: text("web.listen-address"),
+            external_url: Some(text("web.external-url")).filter(|s| !s.is_empty()),
+            enable_lifecycle: flags.get_bool("web.enable-lifecycle").unwrap_or(false),
+            enable_admin_api: flags.get_bool("web.enable-admin-api").unwrap_or(false),
+            enable_remote_write_receiver: flags
+                .get_bool("web.enable-remote-write-receiver")
+                .unwrap_or(false),
+            tsdb_path: PathBuf::from(text("storage.tsdb.path")),
+            retention_time: flags
+                .get_duration("storage.tsdb.retention.time")
+                .unwrap_or(Duration::from_secs(15 * 86_400)),
+            retention_size: flags.get_bytes("storage.tsdb.retention.size").unwrap_or(0),
+            query_timeout: flags
+                .get_duration("query.timeout")
+                .unwrap_or(Duration::from_secs(120)),
+            query_max_samples: flags
+                .get_i64("query.max-samples")
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(50_000_000),
+            lookback_delta: flags
+                .get_duration("query.lookback-delta")
+                .unwrap_or(Duration::from_secs(300)),
+            log_level: text("log.level"),
+            log_format: text("log.format"),
+            wal_fsync,
+            flag_values: flags.rendered_values(),
+        })
+    }
+}
+
+/// Loads and re-loads the configuration file.
+#[derive(Debug)]
+struct FileConfig {
+    path: Option<PathBuf>,
+    current: RwLock<(PrometheusConfig, String)>,
+}
+
+impl FileConfig {
+    fn load(path: Option<&PathBuf>) -> Result<(PrometheusConfig, String), ServerError> {
+        let Some(path) = path else {
+            return Ok((PrometheusConfig::default(), String::new()));
+        };
+        let err = |message: String| ServerError::Config {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let config = PrometheusConfig::from_yaml(&text).map_err(|e| err(e.to_string()))?;
+        for section in config.ignored_sections() {
+            tracing::warn!(section, "configuration section accepted but not supported yet");
+        }
+        Ok((config, text))
+    }
+}
+
+impl ConfigReloader for FileConfig {
+    fn reload(&self) -> Result<(), String> {
+        let loaded = Self::load(self.path.as_ref()).map_err(|e| e.to_string())?;
+        *self.current.write() = loaded;
+        tracing::info!("completed loading of configuration file");
+        Ok(())
+    }
+
+    fn config_yaml(&self) -> String {
+        let current = self.current.read();
+        serde_yaml_ng::to_string(&current.0).unwrap_or_else(|_| current.1.clone())
+    }
+}
+
+/// A started service: its address and the task serving it.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound HTTP address.
+    pub addr: SocketAddr,
+    /// Resolves when the server has stopped.
+    pub task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+/// Opens the store, binds the API and serves in the background until `shutdown`.
+pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, ServerError> {
+    let file_config = Arc::new(FileConfig {
+        current: RwLock::new(FileConfig::load(config.config_file.as_ref())?),
+        path: config.config_file.clone(),
+    });
+    let mut db_options = DbOptions::new(&config.tsdb_path);
+    db_options.wal.fsync = config.wal_fsync;
+    let db_options_for_open = db_options.clone();
+    let (db, report) = tokio::task::spawn_blocking(move || Db::open(db_options_for_open))
+        .await
+        .map_err(|e| ServerError::Flag(e.to_string()))??;
+    tracing::info!(
+        series = report.series,
+        samples = report.samples,
+        damaged = report.wal.damage.is_some(),
+        "WAL replay completed"
+    );
+    let engine = Engine::new(EngineOptions {
+        lookback_delta_ms: config.lookback_delta.as_millis() as i64,
+        max_samples: config.query_max_samples,
+        timeout: config.query_timeout,
+        ..EngineOptions::default()
+    });
+    let mut state = ApiState::new(
+        Arc::new(db),
+        engine,
+        ApiOptions {
+            enable_remote_write_receiver: config.enable_remote_write_receiver,
+            enable_lifecycle: config.enable_lifecycle,
+            enable_admin_api: config.enable_admin_api,
+            query_timeout: config.query_timeout,
+            ..ApiOptions::default()
+        },
+    );
+    state.flags = config.flag_values.clone();
+    state.reloader = Some(file_config as Arc<dyn ConfigReloader>);
+    let state = Arc::new(state);
+    let registry = Registry::with_process_metrics();
+    let readiness = Readiness::not_ready("starting");
+    let server = HttpServer::builder("metrics-tsdb")
+        .router(api::router(Arc::clone(&state)))
+        .readiness(readiness.clone())
+        .ready_endpoint(Some(ReadyEndpoint::prometheus("Prometheus Server")))
+        .registry(registry)
+        .request_metrics(RequestMetricsStyle::Prometheus {
+            prefix: "prometheus".into(),
+        })
+        .bind(&config.listen_address)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: config.listen_address.clone(),
+            source,
+        })?;
+    let addr = server.local_addr();
+    readiness.set_ready();
+    let db = Arc::clone(&state.db);
+    let task = tokio::spawn(async move {
+        let served = server.serve(shutdown).await;
+        // Make interval-fsynced data durable before exiting.
+        if let Err(e) = db.sync().await {
+            tracing::warn!(error = %e, "final WAL sync failed");
+        }
+        served.map_err(|source| ServerError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
+    });
+    Ok(Running { addr, task })
+}
+
+/// Runs the service until `shutdown` is cancelled.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServerError> {
+    let running = start(config, shutdown).await?;
+    running
+        .task
+        .await
+        .map_err(|e| ServerError::Flag(e.to_string()))?
+}

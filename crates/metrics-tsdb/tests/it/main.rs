@@ -1,0 +1,3 @@
+//! Integration tests of `metrics-tsdb` (one test binary, one module per area).
+
+mod crash;
