@@ -346,3 +346,216 @@ mod tests {
         }
     }
 }
+
+/// Keys of [`HttpClientConfig`] when it is inlined into its parent.
+pub const HTTP_CLIENT_KEYS: &[&str] = &[
+    "basic_auth",
+    "authorization",
+    "bearer_token",
+    "bearer_token_file",
+    "oauth2",
+    "tls_config",
+    "proxy_url",
+    "no_proxy",
+    "proxy_from_environment",
+    "proxy_connect_header",
+    "follow_redirects",
+    "enable_http2",
+    "http_headers",
+];
+
+/// A config section that inlines the HTTP client block (Prometheus scrape configs, remote
+/// write, alertmanagers). serde cannot combine `flatten` with `deny_unknown_fields`, so such a
+/// section derives `Deserialize` for its own keys with `#[serde(skip)]` on the client block,
+/// and its parent deserialises it through [`deserialize_inline`] or [`deserialize_inline_vec`],
+/// which split the keys and keep unknown ones an error on both sides.
+pub trait InlineHttpClient: serde::de::DeserializeOwned {
+    /// Stores the client block parsed from the inlined keys.
+    fn set_http_client(&mut self, http: HttpClientConfig);
+}
+
+fn split_inline<T: InlineHttpClient>(value: serde_yaml_ng::Value) -> Result<T, String> {
+    let serde_yaml_ng::Value::Mapping(mut own) = value else {
+        return serde_yaml_ng::from_value(value).map_err(|e| e.to_string());
+    };
+    let mut http = serde_yaml_ng::Mapping::new();
+    for key in HTTP_CLIENT_KEYS {
+        if let Some(v) = own.remove(*key) {
+            http.insert(serde_yaml_ng::Value::String((*key).to_owned()), v);
+        }
+    }
+    let mut parsed: T =
+        serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(own)).map_err(|e| e.to_string())?;
+    let http: HttpClientConfig = serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(http))
+        .map_err(|e| e.to_string())?;
+    http.validate().map_err(|e| e.to_string())?;
+    parsed.set_http_client(http);
+    Ok(parsed)
+}
+
+/// `deserialize_with` for one section inlining the HTTP client block.
+pub fn deserialize_inline<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: InlineHttpClient,
+{
+    let value = serde_yaml_ng::Value::deserialize(deserializer)?;
+    split_inline(value).map_err(serde::de::Error::custom)
+}
+
+/// `deserialize_with` for a list of sections inlining the HTTP client block.
+pub fn deserialize_inline_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: InlineHttpClient,
+{
+    let values = Option::<Vec<serde_yaml_ng::Value>>::deserialize(deserializer)?.unwrap_or_default();
+    values
+        .into_iter()
+        .map(|v| split_inline(v).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+#[cfg(test)]
+mod inline_tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Parent {
+        url: String,
+        #[serde(skip)]
+        http: HttpClientConfig,
+    }
+
+    impl InlineHttpClient for Parent {
+        fn set_http_client(&mut self, http: HttpClientConfig) {
+            self.http = http;
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Doc {
+        #[serde(deserialize_with = "deserialize_inline_vec")]
+        items: Vec<Parent>,
+    }
+
+    #[test]
+    fn inlined_keys_are_split_and_unknown_keys_still_fail() {
+        let doc: Doc = serde_yaml_ng::from_str(
+            "items:\n- url: a\n  bearer_token: t\n  follow_redirects: false\n",
+        )
+        .unwrap();
+        assert_eq!(doc.items[0].url, "a");
+        assert!(!doc.items[0].http.follow_redirects);
+        assert_eq!(
+            doc.items[0].http.authorization_header().unwrap().as_deref(),
+            Some("Bearer t")
+        );
+        let err = serde_yaml_ng::from_str::<Doc>("items:\n- url: a\n  bogus: 1\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
+        let err = serde_yaml_ng::from_str::<Doc>(
+            "items:\n- url: a\n  bearer_token: t\n  bearer_token_file: f\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at most one of bearer_token"), "{err}");
+    }
+}
+
+/// Building a real client from the block (feature `client`): every service that calls out
+/// (scrapes, notifiers, receivers, pushes) gets the same TLS, proxy, redirect and auth rules.
+#[cfg(feature = "client")]
+pub mod client {
+    use super::HttpClientConfig;
+
+    /// The client could not be built.
+    #[derive(Debug, thiserror::Error)]
+    pub enum ClientError {
+        /// A file named by the config cannot be read.
+        #[error("unable to read {path}: {source}")]
+        File {
+            /// The file.
+            path: String,
+            /// The OS error.
+            source: std::io::Error,
+        },
+        /// A certificate, key or URL is invalid.
+        #[error("{0}")]
+        Invalid(String),
+    }
+
+    /// Installs the `ring` rustls provider once (reqwest is built without a default one so
+    /// that no aws-lc-rs C build is needed).
+    pub fn install_crypto_provider() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+    }
+
+    fn read(path: &str) -> Result<Vec<u8>, ClientError> {
+        std::fs::read(path).map_err(|source| ClientError::File {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// A `reqwest::Client` honouring TLS, proxy, redirect and HTTP/2 settings. The
+    /// `Authorization` header is not baked in: callers add
+    /// [`HttpClientConfig::authorization_header`] per request, so rotated token files
+    /// (Kubernetes service-account tokens) are picked up.
+    pub fn build(config: &HttpClientConfig, user_agent: &str) -> Result<reqwest::Client, ClientError> {
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder().user_agent(user_agent.to_owned());
+        if !config.follow_redirects {
+            builder = builder.redirect(reqwest::redirect::Policy::none());
+        }
+        if !config.enable_http2 {
+            builder = builder.http1_only();
+        }
+        if let Some(tls) = &config.tls_config {
+            let ca = match (&tls.ca, &tls.ca_file) {
+                (Some(pem), _) => Some(pem.as_bytes().to_vec()),
+                (None, Some(path)) => Some(read(path)?),
+                (None, None) => None,
+            };
+            if let Some(pem) = ca {
+                for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| ClientError::Invalid(format!("invalid CA certificate: {e}")))?
+                {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            let cert = match (&tls.cert, &tls.cert_file) {
+                (Some(pem), _) => Some(pem.as_bytes().to_vec()),
+                (None, Some(path)) => Some(read(path)?),
+                (None, None) => None,
+            };
+            let key = match (&tls.key, &tls.key_file) {
+                (Some(pem), _) => Some(pem.expose().as_bytes().to_vec()),
+                (None, Some(path)) => Some(read(path)?),
+                (None, None) => None,
+            };
+            if let (Some(mut cert), Some(key)) = (cert, key) {
+                cert.push(b'\n');
+                cert.extend_from_slice(&key);
+                let identity = reqwest::Identity::from_pem(&cert)
+                    .map_err(|e| ClientError::Invalid(format!("invalid client certificate: {e}")))?;
+                builder = builder.identity(identity);
+            }
+            if tls.insecure_skip_verify {
+                builder = builder.danger_accept_invalid_certs(true);
+            }
+        }
+        if let Some(url) = &config.proxy_url {
+            let proxy = reqwest::Proxy::all(url)
+                .map_err(|e| ClientError::Invalid(format!("invalid proxy_url {url:?}: {e}")))?;
+            builder = builder.proxy(proxy);
+        } else if !config.proxy_from_environment {
+            builder = builder.no_proxy();
+        }
+        builder
+            .build()
+            .map_err(|e| ClientError::Invalid(e.to_string()))
+    }
+}
