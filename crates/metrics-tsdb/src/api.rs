@@ -10,6 +10,7 @@ pub mod query;
 pub mod render;
 pub mod series;
 pub mod status;
+pub mod targets;
 pub mod write;
 
 use std::collections::BTreeMap;
@@ -87,7 +88,9 @@ pub struct ApiState {
     /// Server start time.
     pub start_time: SystemTime,
     /// Metadata by metric name, from remote write and scrapes.
-    pub metadata: RwLock<BTreeMap<String, Vec<MetricMetadata>>>,
+    pub metadata: crate::scrape::manager::MetadataSink,
+    /// The scrape manager, when the server scrapes.
+    pub scrape: Option<Arc<crate::scrape::manager::ScrapeManager>>,
     /// Configuration access, when the server runs from a config file.
     pub reloader: Option<Arc<dyn ConfigReloader>>,
     /// Result of the last reload, for runtimeinfo.
@@ -103,7 +106,8 @@ impl ApiState {
             options,
             flags: BTreeMap::new(),
             start_time: SystemTime::now(),
-            metadata: RwLock::new(BTreeMap::new()),
+            metadata: Arc::new(RwLock::new(BTreeMap::new())),
+            scrape: None,
             reloader: None,
             last_reload: RwLock::new((true, SystemTime::now())),
         }
@@ -138,6 +142,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route(
             "/-/reload",
             post(lifecycle::reload)

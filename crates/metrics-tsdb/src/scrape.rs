@@ -3,3 +3,5 @@
 pub mod exposition;
 pub mod samples;
 pub mod target;
+pub mod discovery;
+pub mod manager;

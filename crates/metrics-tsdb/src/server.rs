@@ -19,6 +19,7 @@ use parking_lot::RwLock;
 use crate::api::{self, ApiOptions, ApiState, ConfigReloader};
 use crate::config::Config as PrometheusConfig;
 use crate::db::{Db, DbError, DbOptions};
+use crate::scrape::manager::ScrapeManager;
 
 /// Errors that stop the service.
 #[derive(Debug, thiserror::Error)]
@@ -221,11 +222,12 @@ impl Config {
     }
 }
 
-/// Loads and re-loads the configuration file.
+/// Loads and re-loads the configuration file and applies it to the scrape manager.
 #[derive(Debug)]
 struct FileConfig {
     path: Option<PathBuf>,
     current: RwLock<(PrometheusConfig, String)>,
+    scrape: Arc<ScrapeManager>,
 }
 
 impl FileConfig {
@@ -249,6 +251,7 @@ impl FileConfig {
 impl ConfigReloader for FileConfig {
     fn reload(&self) -> Result<(), String> {
         let loaded = Self::load(self.path.as_ref()).map_err(|e| e.to_string())?;
+        self.scrape.apply_config(&loaded.0);
         *self.current.write() = loaded;
         tracing::info!("completed loading of configuration file");
         Ok(())
@@ -258,6 +261,19 @@ impl ConfigReloader for FileConfig {
         let current = self.current.read();
         serde_yaml_ng::to_string(&current.0).unwrap_or_else(|_| current.1.clone())
     }
+}
+
+/// How often file discovery re-reads its files: the shortest `refresh_interval` (5m default),
+/// at least every second.
+fn file_sd_refresh(config: &PrometheusConfig) -> Duration {
+    config
+        .scrape_configs
+        .iter()
+        .flat_map(|job| job.file_sd_configs.iter())
+        .filter_map(|sd| sd.refresh_interval.map(|d| d.get()))
+        .min()
+        .unwrap_or(Duration::from_secs(300))
+        .max(Duration::from_secs(1))
 }
 
 /// A started service: its address and the task serving it.
@@ -271,10 +287,7 @@ pub struct Running {
 
 /// Opens the store, binds the API and serves in the background until `shutdown`.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, ServerError> {
-    let file_config = Arc::new(FileConfig {
-        current: RwLock::new(FileConfig::load(config.config_file.as_ref())?),
-        path: config.config_file.clone(),
-    });
+    let loaded = FileConfig::load(config.config_file.as_ref())?;
     let mut db_options = DbOptions::new(&config.tsdb_path);
     db_options.wal.fsync = config.wal_fsync;
     let db_options_for_open = db_options.clone();
@@ -305,7 +318,19 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         },
     );
     state.flags = config.flag_values.clone();
-    state.reloader = Some(file_config as Arc<dyn ConfigReloader>);
+    let scrape = ScrapeManager::new(
+        Arc::clone(&state.db),
+        Arc::clone(&state.metadata),
+        shutdown.clone(),
+    );
+    scrape.apply_config(&loaded.0);
+    scrape.start_refresh(file_sd_refresh(&loaded.0));
+    state.scrape = Some(Arc::clone(&scrape));
+    state.reloader = Some(Arc::new(FileConfig {
+        current: RwLock::new(loaded),
+        path: config.config_file.clone(),
+        scrape,
+    }) as Arc<dyn ConfigReloader>);
     let state = Arc::new(state);
     let registry = Registry::with_process_metrics();
     let readiness = Readiness::not_ready("starting");

@@ -1,3 +1,5 @@
 //! Integration tests of `metrics-tsdb` (one test binary, one module per area).
 
 mod crash;
+mod promql_conformance;
+mod scrape;
