@@ -7,6 +7,7 @@
 
 pub mod lifecycle;
 pub mod query;
+pub mod read;
 pub mod render;
 pub mod series;
 pub mod status;
@@ -142,6 +143,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/read", post(read::remote_read))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route(

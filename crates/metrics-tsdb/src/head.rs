@@ -99,6 +99,21 @@ impl MemSeries {
         out
     }
 
+    /// Encoded chunks overlapping `[mint, maxt]` as `(min_time, max_time, bytes)`, for
+    /// streamed remote read (the bytes are Prometheus' XOR chunk format).
+    pub fn chunks(&self, mint: i64, maxt: i64) -> Vec<(i64, i64, Vec<u8>)> {
+        let chunks = self.chunks.lock();
+        chunks
+            .closed
+            .iter()
+            .chain(std::iter::once(&chunks.open))
+            .filter_map(|c| {
+                let (lo, hi) = (c.min_time()?, c.max_time()?);
+                (hi >= mint && lo <= maxt).then(|| (lo, hi, c.bytes().to_vec()))
+            })
+            .collect()
+    }
+
     /// Timestamp of the newest sample.
     pub fn max_time(&self) -> Option<i64> {
         self.chunks.lock().last.map(|(t, _)| t)

@@ -281,3 +281,76 @@ async fn management_and_status_endpoints() {
     let (_, body) = get(&f.state, "/api/v1/format_query?query=sum(rate(x%5B5m%5D))by(job)").await;
     assert_eq!(body, r#"{"status":"success","data":"sum by (job) (rate(x[5m]))"}"#);
 }
+
+#[tokio::test]
+async fn remote_read_samples_and_streamed_chunks() {
+    let f = fixture().await;
+    let query = pb::Query {
+        start_timestamp_ms: 0,
+        end_timestamp_ms: 60_000,
+        matchers: vec![pb::LabelMatcher {
+            r#type: pb::label_matcher::Type::Eq as i32,
+            name: "job".into(),
+            value: "api".into(),
+        }],
+        hints: None,
+    };
+    let read = |types: Vec<i32>| {
+        let req = pb::ReadRequest {
+            queries: vec![query.clone()],
+            accepted_response_types: types,
+        };
+        Request::post("/api/v1/read")
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "snappy")
+            .body(Body::from(
+                snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap(),
+            ))
+            .unwrap()
+    };
+    let resp = router(Arc::clone(&f.state)).oneshot(read(vec![])).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let decoded = pb::ReadResponse::decode(
+        snap::raw::Decoder::new().decompress_vec(&bytes).unwrap().as_slice(),
+    )
+    .unwrap();
+    let series = &decoded.results[0].timeseries;
+    assert_eq!(series.len(), 2, "http_requests_total and up of job api");
+    assert_eq!(series[0].samples.len(), 5, "samples 0..=60s at 15s");
+    assert_eq!(series[0].samples[4].value, 70.0);
+
+    let resp = router(Arc::clone(&f.state))
+        .oneshot(read(vec![pb::read_request::ResponseType::StreamedXorChunks as i32]))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
+    );
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    // First frame: uvarint length, message, CRC32C big endian.
+    let (len, mut pos) = {
+        let (mut v, mut shift, mut i) = (0usize, 0, 0);
+        loop {
+            let b = bytes[i];
+            v |= usize::from(b & 0x7f) << shift;
+            i += 1;
+            if b & 0x80 == 0 {
+                break (v, i);
+            }
+            shift += 7;
+        }
+    };
+    let message = &bytes[pos..pos + len];
+    pos += len;
+    assert_eq!(&bytes[pos..pos + 4], &crc32c::crc32c(message).to_be_bytes());
+    let frame = pb::ChunkedReadResponse::decode(message).unwrap();
+    let chunk = &frame.chunked_series[0].chunks[0];
+    assert_eq!(chunk.r#type, pb::chunk::Encoding::Xor as i32);
+    let samples: Vec<(i64, f64)> = crate::chunk::XorIter::new(&chunk.data)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(samples.len(), 11);
+    assert_eq!(samples[0], (0, 10.0));
+}
