@@ -3,3 +3,4 @@
 mod crash;
 mod promql_conformance;
 mod scrape;
+mod prometheus_peer;
