@@ -233,31 +233,8 @@ impl fmt::Display for Labels {
     }
 }
 
-/// Quotes a string as Go's `strconv.Quote` does for printable text: `"` and `\` escaped,
-/// control characters as `\n`, `\t`, `\x..` or `\u....`.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `strconv.Quote`, the quoting Prometheus uses for label values in text output.
+pub use crate::duration::go_quote as quote;
 
 impl<'a> IntoIterator for &'a Labels {
     type Item = &'a Label;
