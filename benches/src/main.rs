@@ -1,0 +1,79 @@
+//! `lgtm-bench`: load generators for peer comparisons (see `docs/benchmarks.md`).
+//!
+//! ```text
+//! lgtm-bench remote-write --url http://127.0.0.1:9090/api/v1/write --series 100000 \
+//!     --scrapes 20 --batch 2000 --concurrency 4 [--pid <server pid>]
+//! lgtm-bench queries --url http://127.0.0.1:9090 --runs 20 [--time <unix seconds>]
+//! ```
+//!
+//! `remote-write` replays a node-exporter-like fleet (counters, gauges, histogram buckets at a
+//! 15 s resolution) as fast as the target accepts it and prints samples/s, and with `--pid`
+//! the target's CPU seconds and peak RSS from `/proc`, so samples per CPU-second can be
+//! compared. `queries` times a fixed set of dashboard queries over the data it wrote and
+//! prints median and p99 latency per query.
+
+#![allow(clippy::print_stdout)]
+
+mod queries;
+mod remote_write;
+mod workload;
+
+use anyhow::{Context, Result, bail};
+
+/// `--name value` / `--name=value` options of a subcommand.
+pub(crate) struct Args(Vec<(String, String)>);
+
+impl Args {
+    fn parse(raw: &[String]) -> Result<Self> {
+        let mut out = Vec::new();
+        let mut iter = raw.iter();
+        while let Some(arg) = iter.next() {
+            let Some(name) = arg.strip_prefix("--") else {
+                bail!("unexpected argument {arg:?}");
+            };
+            match name.split_once('=') {
+                Some((n, v)) => out.push((n.to_owned(), v.to_owned())),
+                None => {
+                    let value = iter.next().with_context(|| format!("--{name} needs a value"))?;
+                    out.push((name.to_owned(), value.clone()));
+                }
+            }
+        }
+        Ok(Self(out))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn required(&self, name: &str) -> Result<&str> {
+        self.get(name).with_context(|| format!("--{name} is required"))
+    }
+
+    pub(crate) fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--{name}={v}: {e}")),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = raw.split_first() else {
+        bail!("usage: lgtm-bench <remote-write|queries> [--options]");
+    };
+    lgtm_common::http_client::client::install_crypto_provider();
+    let args = Args::parse(rest)?;
+    match command.as_str() {
+        "remote-write" => remote_write::run(&args).await,
+        "queries" => queries::run(&args).await,
+        other => bail!("unknown workload {other:?} (remote-write, queries)"),
+    }
+}
