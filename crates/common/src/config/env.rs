@@ -434,7 +434,7 @@ fn trim_shortest(s: &str, pattern: &str) -> String {
     let mut shortest: Option<usize> = None;
     for end in prefix_ends(s) {
         match glob_match(pattern, &s[..end]) {
-            Err(()) => return s.to_owned(),
+            Err(_) => return s.to_owned(),
             Ok(true) => shortest = Some(end),
             Ok(false) => {}
         }
@@ -449,7 +449,7 @@ fn trim_shortest(s: &str, pattern: &str) -> String {
 fn trim_longest(s: &str, pattern: &str) -> String {
     for end in prefix_ends(s) {
         match glob_match(pattern, &s[..end]) {
-            Err(()) => return s.to_owned(),
+            Err(_) => return s.to_owned(),
             Ok(true) => return s[end..].to_owned(),
             Ok(false) => {}
         }
