@@ -114,6 +114,36 @@ impl MemSeries {
             .collect()
     }
 
+    /// Drops every sample older than `t` (they moved into a block), re-encoding the chunk that
+    /// straddles `t`. Returns how many samples remain.
+    pub fn truncate_before(&self, t: i64) -> usize {
+        let mut chunks = self.chunks.lock();
+        let mut kept_closed = Vec::with_capacity(chunks.closed.len());
+        for chunk in chunks.closed.drain(..) {
+            match (chunk.min_time(), chunk.max_time()) {
+                (Some(_), Some(max)) if max < t => {}
+                (Some(min), Some(_)) if min >= t => kept_closed.push(chunk),
+                (Some(_), Some(_)) => kept_closed.push(reencode_from(&chunk, t)),
+                _ => {}
+            }
+        }
+        chunks.closed = kept_closed;
+        if chunks.open.min_time().is_some_and(|min| min < t) {
+            chunks.open = reencode_from(&chunks.open, t);
+        }
+        chunks.closed.iter().map(XorChunk::len).sum::<usize>() + chunks.open.len()
+    }
+
+    /// Timestamp of the oldest sample.
+    pub fn min_time(&self) -> Option<i64> {
+        let chunks = self.chunks.lock();
+        chunks
+            .closed
+            .first()
+            .and_then(XorChunk::min_time)
+            .or_else(|| chunks.open.min_time())
+    }
+
     /// Timestamp of the newest sample.
     pub fn max_time(&self) -> Option<i64> {
         self.chunks.lock().last.map(|(t, _)| t)
@@ -183,6 +213,16 @@ pub struct Cardinality {
     pub series_by_pair: std::collections::BTreeMap<String, u64>,
 }
 
+/// A chunk holding only the samples of `chunk` at or after `t`.
+fn reencode_from(chunk: &XorChunk, t: i64) -> XorChunk {
+    let mut out = XorChunk::new();
+    for (ts, v) in chunk.iter().filter_map(Result::ok).filter(|&(ts, _)| ts >= t) {
+        // Samples come from a valid chunk in time order.
+        let _ = out.append(ts, v);
+    }
+    out
+}
+
 #[derive(Debug, Default)]
 struct HeadIndex {
     by_fingerprint: HashMap<u64, Vec<Arc<MemSeries>>>,
@@ -223,6 +263,22 @@ impl Head {
     pub fn set_min_valid_time(&self, t: i64) {
         self.min_valid_time
             .store(t, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Every series, in reference order.
+    pub fn all_series(&self) -> Vec<Arc<MemSeries>> {
+        let index = self.index.read();
+        index
+            .postings
+            .all()
+            .iter()
+            .filter_map(|r| index.by_ref.get(r).cloned())
+            .collect()
+    }
+
+    /// The lower bound of accepted samples.
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of series.

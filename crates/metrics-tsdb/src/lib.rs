@@ -14,3 +14,4 @@ pub mod remote_write;
 pub mod api;
 pub mod querier;
 pub mod server;
+pub mod block;

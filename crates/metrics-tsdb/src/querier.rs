@@ -1,41 +1,37 @@
-//! The PromQL engine's read path over the store: head series selected by postings, samples
-//! restricted to the requested window.
+//! The PromQL engine's read path over the store: blocks and head merged by [`Db::select`].
 
 use lgtm_common::labels::Matcher;
 use lgtm_promql::storage::{Queryable, SelectHints, StorageError};
 use lgtm_promql::value::{FPoint, Series};
 
-use crate::head::Head;
+use crate::db::Db;
 
-/// Reads the head for the engine.
+/// Reads the store for the engine.
 #[derive(Debug, Clone, Copy)]
-pub struct HeadQuerier<'a> {
-    head: &'a Head,
+pub struct DbQuerier<'a> {
+    db: &'a Db,
 }
 
-impl<'a> HeadQuerier<'a> {
-    /// A querier over `head`.
-    pub fn new(head: &'a Head) -> Self {
-        Self { head }
+impl<'a> DbQuerier<'a> {
+    /// A querier over `db`.
+    pub fn new(db: &'a Db) -> Self {
+        Self { db }
     }
 }
 
-impl Queryable for HeadQuerier<'_> {
+impl Queryable for DbQuerier<'_> {
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
-        let mut out = Vec::new();
-        for series in self.head.select(matchers) {
-            let floats: Vec<FPoint> = series
-                .samples(hints.start_ms, hints.end_ms)
-                .into_iter()
-                .map(|(t, f)| FPoint { t, f })
-                .collect();
-            if floats.is_empty() {
-                continue;
-            }
-            let mut s = Series::new(series.labels.clone());
-            s.floats = floats;
-            out.push(s);
-        }
-        Ok(out)
+        let selected = self
+            .db
+            .select(matchers, hints.start_ms, hints.end_ms)
+            .map_err(|e| StorageError(e.to_string()))?;
+        Ok(selected
+            .into_iter()
+            .map(|(labels, samples)| {
+                let mut s = Series::new(labels);
+                s.floats = samples.into_iter().map(|(t, f)| FPoint { t, f }).collect();
+                s
+            })
+            .collect())
     }
 }

@@ -84,6 +84,8 @@ pub struct Config {
     pub log_format: String,
     /// WAL durability (`--storage.tsdb.wal-fsync`: `always` or an interval).
     pub wal_fsync: FsyncPolicy,
+    /// `--storage.object-store.url` (ours): where blocks are copied.
+    pub object_store_url: Option<String>,
     /// Every flag with its value, for `/api/v1/status/flags`.
     pub flag_values: BTreeMap<String, String>,
 }
@@ -112,6 +114,7 @@ fn unreachable_defaults() -> Config {
         log_level: "info".into(),
         log_format: "logfmt".into(),
         wal_fsync: FsyncPolicy::Always,
+        object_store_url: None,
         flag_values: BTreeMap::new(),
     }
 }
@@ -147,6 +150,11 @@ impl Config {
                 "storage.tsdb.retention.size",
                 lgtm_common::config::Base2Bytes(0),
                 "Maximum number of bytes that can be stored for blocks.",
+            )
+            .string(
+                "storage.object-store.url",
+                "",
+                "Object store finished blocks are copied to (s3://bucket/prefix?endpoint=..., file:///path); empty keeps blocks on local disk only.",
             )
             .string(
                 "storage.tsdb.wal-fsync",
@@ -217,6 +225,7 @@ impl Config {
             log_level: text("log.level"),
             log_format: text("log.format"),
             wal_fsync,
+            object_store_url: Some(text("storage.object-store.url")).filter(|s| !s.is_empty()),
             flag_values: flags.rendered_values(),
         })
     }
@@ -290,6 +299,13 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let loaded = FileConfig::load(config.config_file.as_ref())?;
     let mut db_options = DbOptions::new(&config.tsdb_path);
     db_options.wal.fsync = config.wal_fsync;
+    db_options.retention_ms = config.retention_time.as_millis() as i64;
+    if let Some(url) = &config.object_store_url {
+        let handle = lgtm_common::objstore::from_url(url).map_err(|e| ServerError::Flag(format!(
+            "--storage.object-store.url: {e}"
+        )))?;
+        db_options.object_store = Some(lgtm_common::blocks::BlockCatalog::from_handle(&handle, "blocks"));
+    }
     let db_options_for_open = db_options.clone();
     let (db, report) = tokio::task::spawn_blocking(move || Db::open(db_options_for_open))
         .await
@@ -350,6 +366,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         })?;
     let addr = server.local_addr();
     readiness.set_ready();
+    spawn_maintenance(Arc::clone(&state.db), shutdown.clone());
     let db = Arc::clone(&state.db);
     let task = tokio::spawn(async move {
         let served = server.serve(shutdown).await;
@@ -363,6 +380,31 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         })
     });
     Ok(Running { addr, task })
+}
+
+/// Cuts blocks, applies retention and uploads blocks once a minute.
+fn spawn_maintenance(db: Arc<Db>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = ticker.tick() => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    match db.maintain(now).await {
+                        Ok(report) if report != Default::default() => {
+                            tracing::info!(?report, "storage maintenance");
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "storage maintenance failed"),
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Runs the service until `shutdown` is cancelled.

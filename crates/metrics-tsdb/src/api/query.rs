@@ -14,7 +14,7 @@ use lgtm_promql::{Engine, EngineOptions, Error as PromqlError};
 
 use super::ApiState;
 use super::render::QueryData;
-use crate::querier::HeadQuerier;
+use crate::querier::DbQuerier;
 
 /// Most points a range query may return per series.
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
@@ -100,7 +100,7 @@ async fn instant_inner(state: Arc<ApiState>, params: Params) -> Result<Response,
     let expr = lgtm_promql::parse(&query).map_err(engine_error)?;
     let db = Arc::clone(&state.db);
     let mut result = tokio::task::spawn_blocking(move || {
-        engine.instant_query(&HeadQuerier::new(db.head()), &query, &expr, ts, None)
+        engine.instant_query(&DbQuerier::new(&db), &query, &expr, ts, None)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
@@ -141,7 +141,7 @@ async fn range_inner(state: Arc<ApiState>, params: Params) -> Result<Response, A
     let expr = lgtm_promql::parse(&query).map_err(engine_error)?;
     let db = Arc::clone(&state.db);
     let mut result = tokio::task::spawn_blocking(move || {
-        engine.range_query(&HeadQuerier::new(db.head()), &query, &expr, start, end, step, None)
+        engine.range_query(&DbQuerier::new(&db), &query, &expr, start, end, step, None)
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?

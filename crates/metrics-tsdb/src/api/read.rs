@@ -1,7 +1,7 @@
 //! `POST /api/v1/read`: Prometheus remote read, with both response types: `SAMPLES` (one
 //! snappy-compressed `ReadResponse`) and `STREAMED_XOR_CHUNKS` (frames of
-//! `uvarint length | ChunkedReadResponse | CRC32C big-endian`, one series per frame, raw XOR
-//! chunk bytes as the head holds them).
+//! `uvarint length | ChunkedReadResponse | CRC32C big-endian`, one series per frame, Prometheus XOR
+//! chunks).
 
 use std::sync::Arc;
 
@@ -10,12 +10,33 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use lgtm_common::compress::snappy_decompress;
-use lgtm_common::labels::{MatchOp, Matcher};
+use lgtm_common::labels::{Labels, MatchOp, Matcher};
 use lgtm_proto::Message;
 use lgtm_proto::prometheus as pb;
 
 use super::ApiState;
-use crate::head::MemSeries;
+use crate::chunk::XorChunk;
+use crate::head::DEFAULT_SAMPLES_PER_CHUNK;
+
+/// Samples as Prometheus XOR chunks of at most 120 samples.
+fn xor_chunks(samples: &[(i64, f64)]) -> Vec<pb::Chunk> {
+    samples
+        .chunks(DEFAULT_SAMPLES_PER_CHUNK)
+        .filter_map(|part| {
+            let mut chunk = XorChunk::new();
+            for &(t, v) in part {
+                // Samples from the store are strictly increasing.
+                let _ = chunk.append(t, v);
+            }
+            Some(pb::Chunk {
+                min_time_ms: chunk.min_time()?,
+                max_time_ms: chunk.max_time()?,
+                r#type: pb::chunk::Encoding::Xor as i32,
+                data: chunk.bytes().to_vec().into(),
+            })
+        })
+        .collect()
+}
 
 fn text(status: StatusCode, message: &str) -> Response {
     (status, format!("{message}\n")).into_response()
@@ -38,9 +59,8 @@ fn matchers(query: &pb::Query) -> Result<Vec<Matcher>, String> {
         .collect()
 }
 
-fn proto_labels(series: &MemSeries) -> Vec<pb::Label> {
-    series
-        .labels
+fn proto_labels(labels: &Labels) -> Vec<pb::Label> {
+    labels
         .iter()
         .map(|l| pb::Label {
             name: l.name.clone(),
@@ -75,70 +95,54 @@ pub async fn remote_read(State(state): State<Arc<ApiState>>, body: Bytes) -> Res
         .accepted_response_types
         .first()
         .is_some_and(|&t| t == pb::read_request::ResponseType::StreamedXorChunks as i32);
-    let head = state.db.head();
-    if streamed {
-        let mut out = Vec::new();
-        for (index, query) in request.queries.iter().enumerate() {
-            let matchers = match matchers(query) {
-                Ok(m) => m,
-                Err(e) => return text(StatusCode::BAD_REQUEST, &e),
-            };
-            for series in head.select(&matchers) {
-                let chunks: Vec<pb::Chunk> = series
-                    .chunks(query.start_timestamp_ms, query.end_timestamp_ms)
-                    .into_iter()
-                    .map(|(min, max, data)| pb::Chunk {
-                        min_time_ms: min,
-                        max_time_ms: max,
-                        r#type: pb::chunk::Encoding::Xor as i32,
-                        data: data.into(),
-                    })
-                    .collect();
-                if chunks.is_empty() {
-                    continue;
-                }
+    let mut response = pb::ReadResponse::default();
+    let mut frames = Vec::new();
+    for (index, query) in request.queries.iter().enumerate() {
+        let matchers = match matchers(query) {
+            Ok(m) => m,
+            Err(e) => return text(StatusCode::BAD_REQUEST, &e),
+        };
+        let selected = match state
+            .db
+            .select(&matchers, query.start_timestamp_ms, query.end_timestamp_ms)
+        {
+            Ok(s) => s,
+            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        };
+        let mut result = pb::QueryResult::default();
+        for (labels, samples) in selected {
+            let labels = proto_labels(&labels);
+            if streamed {
                 let frame = pb::ChunkedReadResponse {
                     chunked_series: vec![pb::ChunkedSeries {
-                        labels: proto_labels(&series),
-                        chunks,
+                        labels,
+                        chunks: xor_chunks(&samples),
                     }],
                     query_index: index as i64,
                 };
-                push_frame(&mut out, &frame.encode_to_vec());
+                push_frame(&mut frames, &frame.encode_to_vec());
+            } else {
+                result.timeseries.push(pb::TimeSeries {
+                    labels,
+                    samples: samples
+                        .into_iter()
+                        .map(|(timestamp, value)| pb::Sample { value, timestamp })
+                        .collect(),
+                    ..Default::default()
+                });
             }
         }
+        response.results.push(result);
+    }
+    if streamed {
         return (
             [(
                 header::CONTENT_TYPE,
                 "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse",
             )],
-            out,
+            frames,
         )
             .into_response();
-    }
-    let mut response = pb::ReadResponse::default();
-    for query in &request.queries {
-        let matchers = match matchers(query) {
-            Ok(m) => m,
-            Err(e) => return text(StatusCode::BAD_REQUEST, &e),
-        };
-        let mut result = pb::QueryResult::default();
-        for series in head.select(&matchers) {
-            let samples: Vec<pb::Sample> = series
-                .samples(query.start_timestamp_ms, query.end_timestamp_ms)
-                .into_iter()
-                .map(|(timestamp, value)| pb::Sample { value, timestamp })
-                .collect();
-            if samples.is_empty() {
-                continue;
-            }
-            result.timeseries.push(pb::TimeSeries {
-                labels: proto_labels(&series),
-                samples,
-                ..Default::default()
-            });
-        }
-        response.results.push(result);
     }
     match snap::raw::Encoder::new().compress_vec(&response.encode_to_vec()) {
         Ok(compressed) => (

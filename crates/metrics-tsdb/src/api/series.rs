@@ -10,33 +10,28 @@ use lgtm_common::api::{ApiError, Envelope, Params};
 use lgtm_common::labels::{Labels, is_valid_label_name};
 
 use super::{ApiState, MetricMetadata, parse_limit, parse_match_params, parse_time_bound};
-use crate::head::MemSeries;
 
 /// Prometheus' default bounds when `start`/`end` are absent.
 const MIN_TIME: i64 = i64::MIN / 2;
 const MAX_TIME: i64 = i64::MAX / 2;
 
-/// Series matching any of the selectors and having samples in `[start, end]`.
+/// Label sets of the series matching any of the selectors with samples in `[start, end]`
+/// (blocks and head), in label order.
 fn matching_series(
     state: &ApiState,
     selectors: &[Vec<lgtm_common::labels::Matcher>],
     start: i64,
     end: i64,
-) -> Vec<Arc<MemSeries>> {
+) -> Result<Vec<Labels>, ApiError> {
     let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
     for matchers in selectors {
-        for series in state.db.head().select(matchers) {
-            let in_range = series
-                .max_time()
-                .is_some_and(|max| max >= start && !series.samples(start, end).is_empty());
-            if in_range && seen.insert(series.series_ref) {
-                out.push(series);
-            }
-        }
+        let selected = state
+            .db
+            .select(matchers, start, end)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        seen.extend(selected.into_iter().map(|(labels, _)| labels));
     }
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    out
+    Ok(seen.into_iter().collect())
 }
 
 fn limited<T>(mut items: Vec<T>, limit: usize) -> (Vec<T>, Vec<String>) {
@@ -54,10 +49,7 @@ pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Respo
         let start = parse_time_bound(&params, "start", MIN_TIME)?;
         let end = parse_time_bound(&params, "end", MAX_TIME)?;
         let limit = parse_limit(&params)?;
-        let labels: Vec<Labels> = matching_series(&state, &selectors, start, end)
-            .into_iter()
-            .map(|s| s.labels.clone())
-            .collect();
+        let labels = matching_series(&state, &selectors, start, end)?;
         let (labels, warnings) = limited(labels, limit);
         Ok(Envelope::success(labels).with_warnings(warnings).into_response())
     };
@@ -77,11 +69,11 @@ pub async fn labels(State(state): State<Arc<ApiState>>, params: Params) -> Respo
         let end = parse_time_bound(&params, "end", MAX_TIME)?;
         let limit = parse_limit(&params)?;
         let names: Vec<String> = if selectors.is_empty() {
-            state.db.head().label_names()
+            state.db.label_names()
         } else {
             let mut set = BTreeSet::new();
-            for series in matching_series(&state, &selectors, start, end) {
-                set.extend(series.labels.iter().map(|l| l.name.clone()));
+            for labels in matching_series(&state, &selectors, start, end)? {
+                set.extend(labels.iter().map(|l| l.name.clone()));
             }
             set.into_iter().collect()
         };
@@ -112,11 +104,11 @@ pub async fn label_values(
         let end = parse_time_bound(&params, "end", MAX_TIME)?;
         let limit = parse_limit(&params)?;
         let values: Vec<String> = if selectors.is_empty() {
-            state.db.head().label_values(&name)
+            state.db.label_values(&name)
         } else {
             let mut set = BTreeSet::new();
-            for series in matching_series(&state, &selectors, start, end) {
-                if let Some(v) = series.labels.get(&name) {
+            for labels in matching_series(&state, &selectors, start, end)? {
+                if let Some(v) = labels.get(&name) {
                     set.insert(v.to_owned());
                 }
             }

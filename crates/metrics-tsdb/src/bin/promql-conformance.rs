@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use lgtm_promql::promqltest::{run_dir, Outcome, RunOptions};
+use anyhow::{Context, bail};
 use lgtm_promql::ParserOptions;
+use lgtm_promql::promqltest::{Outcome, RunOptions, run_dir};
 
 fn main() -> anyhow::Result<()> {
     let mut dir: Option<PathBuf> = None;
@@ -20,7 +20,9 @@ fn main() -> anyhow::Result<()> {
     let mut quiet = false;
     for arg in std::env::args().skip(1) {
         if let Some(f) = arg.strip_prefix("--enable-feature=") {
-            features.get_or_insert_with(Vec::new).extend(f.split(',').map(str::to_owned));
+            features
+                .get_or_insert_with(Vec::new)
+                .extend(f.split(',').map(str::to_owned));
         } else if arg == "--quiet" || arg == "-q" {
             quiet = true;
         } else if arg.starts_with('-') {

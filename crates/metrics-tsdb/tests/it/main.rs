@@ -4,3 +4,4 @@ mod crash;
 mod promql_conformance;
 mod scrape;
 mod prometheus_peer;
+mod object_store;

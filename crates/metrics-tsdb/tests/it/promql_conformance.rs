@@ -8,14 +8,15 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use lgtm_promql::promqltest::{run_dir, Outcome, RunOptions};
+use lgtm_promql::promqltest::{Outcome, RunOptions, run_dir};
 
 fn conformance_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/promql")
 }
 
 fn baseline() -> BTreeSet<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/promql_conformance_known_failures.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/promql_conformance_known_failures.txt");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
         .lines()
@@ -35,7 +36,11 @@ fn promql_conformance_matches_baseline() {
         return;
     }
     let results = run_dir(&dir, &RunOptions::default()).expect("reading the conformance folder");
-    assert!(results.len() > 2000, "expected the 2214 upstream eval blocks, found {}", results.len());
+    assert!(
+        results.len() > 2000,
+        "expected the 2214 upstream eval blocks, found {}",
+        results.len()
+    );
     let known = baseline();
     let mut failing = BTreeSet::new();
     let mut new_failures = Vec::new();
@@ -49,8 +54,23 @@ fn promql_conformance_matches_baseline() {
         }
     }
     let fixed: Vec<&String> = known.iter().filter(|k| !failing.contains(*k)).collect();
-    let passed = results.iter().filter(|r| r.outcome == Outcome::Pass).count();
+    let passed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass)
+        .count();
     eprintln!("{passed} passed, {} failed", failing.len());
-    assert!(new_failures.is_empty(), "new PromQL conformance failures (not in the baseline):\n{}", new_failures.join("\n"));
-    assert!(fixed.is_empty(), "these blocks pass now; remove them from tests/promql_conformance_known_failures.txt:\n{}", fixed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        new_failures.is_empty(),
+        "new PromQL conformance failures (not in the baseline):\n{}",
+        new_failures.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "these blocks pass now; remove them from tests/promql_conformance_known_failures.txt:\n{}",
+        fixed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
