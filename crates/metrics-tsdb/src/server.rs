@@ -91,31 +91,9 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Prometheus' defaults (the flag defaults are constants that always convert).
     fn default() -> Self {
-        Self::from_flag_set(&Self::flag_set()).unwrap_or_else(|_| unreachable_defaults())
-    }
-}
-
-/// The defaults are constants that always convert; this keeps `Default` total anyway.
-fn unreachable_defaults() -> Config {
-    Config {
-        config_file: None,
-        listen_address: "0.0.0.0:9090".into(),
-        external_url: None,
-        enable_lifecycle: false,
-        enable_admin_api: false,
-        enable_remote_write_receiver: false,
-        tsdb_path: PathBuf::from("data/"),
-        retention_time: Duration::from_secs(15 * 86_400),
-        retention_size: 0,
-        query_timeout: Duration::from_secs(120),
-        query_max_samples: 50_000_000,
-        lookback_delta: Duration::from_secs(300),
-        log_level: "info".into(),
-        log_format: "logfmt".into(),
-        wal_fsync: FsyncPolicy::Always,
-        object_store_url: None,
-        flag_values: BTreeMap::new(),
+        Self::from_flag_set(&Self::flag_set()).expect("default flag values are valid")
     }
 }
 
@@ -414,4 +392,39 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
         .task
         .await
         .map_err(|e| ServerError::Flag(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_prometheus_defaults() {
+        let config = Config::default();
+        assert_eq!(config.config_file, Some(PathBuf::from("prometheus.yml")));
+        assert_eq!(config.listen_address, "0.0.0.0:9090");
+        assert_eq!(config.tsdb_path, PathBuf::from("data/"));
+        assert!(!config.enable_remote_write_receiver);
+        assert_eq!(config.query_timeout, Duration::from_secs(120));
+        assert_eq!(config.lookback_delta, Duration::from_secs(300));
+        assert_eq!(config.flag_values["query.max-samples"], "50000000");
+    }
+
+    #[test]
+    fn prometheus_flag_syntax() {
+        let config = Config::from_args([
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.retention.time=30d",
+            "--web.enable-lifecycle",
+            "--query.timeout=30s",
+        ])
+        .unwrap();
+        assert_eq!(config.retention_time, Duration::from_secs(30 * 86_400));
+        assert!(config.enable_lifecycle);
+        assert_eq!(config.query_timeout, Duration::from_secs(30));
+        // kingpin: unknown flags and `=value` on bools are errors naming the flag.
+        let err = Config::from_args(["--no-such-flag"]).unwrap_err().to_string();
+        assert_eq!(err, "unknown long flag '--no-such-flag'");
+        assert!(Config::from_args(["--storage.tsdb.wal-fsync=bogus"]).is_err());
+    }
 }
