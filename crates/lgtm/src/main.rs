@@ -5,6 +5,10 @@ use lgtm_common::config::FlagError;
 use lgtm_common::http::cancel_on_signal;
 use lgtm_common::telemetry::{LogFormat, LogLevel, init_logging};
 
+/// mimalloc, as in the component binaries: ingest is small-allocation heavy.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let plan = match plan_from_args(std::env::args().skip(1)) {

@@ -5,6 +5,11 @@ use lgtm_common::http::cancel_on_signal;
 use lgtm_common::telemetry::{LogFormat, LogLevel, init_logging};
 use metrics_tsdb::server::{Config, ServerError, run};
 
+/// mimalloc: small-allocation heavy ingest spent half its CPU in glibc malloc (measured with
+/// perf, see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = match Config::from_args(std::env::args().skip(1)) {

@@ -125,6 +125,19 @@ fn metric_type_name(t: i32) -> &'static str {
 
 /// Validates a series' labels the way Prometheus' receivers do.
 fn validate_labels(labels: Vec<Label>) -> Result<Labels, WriteError> {
+    // Senders send labels sorted and unique (the spec requires it): accept those in one pass
+    // without sorting or allocating again.
+    let canonical = labels.windows(2).all(|w| w[0].name < w[1].name)
+        && labels.iter().all(|l| !l.name.is_empty() && !l.value.is_empty());
+    if canonical {
+        let set = Labels::from_sorted_unchecked(labels);
+        if set.metric_name().is_none() {
+            return Err(WriteError::Invalid(format!(
+                "invalid metric name for series {set}: empty metric name"
+            )));
+        }
+        return Ok(set);
+    }
     let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
