@@ -204,39 +204,37 @@ impl Db {
         let mut pending: HashMap<SeriesRef, Vec<(i64, f64)>> = HashMap::new();
         let wal_dir = options.dir.join("wal");
         let (wal, recovery) =
-            Wal::recover(&wal_dir, options.wal.clone(), |record| {
-                match record.kind {
-                    KIND_SERIES => match wal_record::decode_series(&record.data) {
-                        Ok(series) => {
-                            for (series_ref, labels) in series {
-                                let restored = head.restore_series(series_ref, labels);
-                                report.series += 1;
-                                for (t, v) in pending.remove(&series_ref).unwrap_or_default() {
-                                    if head.append_to(&restored, t, v) == Ok(true) {
+            Wal::recover(&wal_dir, options.wal.clone(), |record| match record.kind {
+                KIND_SERIES => match wal_record::decode_series(&record.data) {
+                    Ok(series) => {
+                        for (series_ref, labels) in series {
+                            let restored = head.restore_series(series_ref, labels);
+                            report.series += 1;
+                            for (t, v) in pending.remove(&series_ref).unwrap_or_default() {
+                                if head.append_to(&restored, t, v) == Ok(true) {
+                                    report.samples += 1;
+                                }
+                            }
+                        }
+                    }
+                    Err(_) => report.corrupt_records += 1,
+                },
+                KIND_SAMPLES => match wal_record::decode_samples(&record.data) {
+                    Ok(samples) => {
+                        for s in samples {
+                            match head.series(s.series) {
+                                Some(series) => {
+                                    if head.append_to(&series, s.t, s.v) == Ok(true) {
                                         report.samples += 1;
                                     }
                                 }
+                                None => pending.entry(s.series).or_default().push((s.t, s.v)),
                             }
                         }
-                        Err(_) => report.corrupt_records += 1,
-                    },
-                    KIND_SAMPLES => match wal_record::decode_samples(&record.data) {
-                        Ok(samples) => {
-                            for s in samples {
-                                match head.series(s.series) {
-                                    Some(series) => {
-                                        if head.append_to(&series, s.t, s.v) == Ok(true) {
-                                            report.samples += 1;
-                                        }
-                                    }
-                                    None => pending.entry(s.series).or_default().push((s.t, s.v)),
-                                }
-                            }
-                        }
-                        Err(_) => report.corrupt_records += 1,
-                    },
-                    _ => report.corrupt_records += 1,
-                }
+                    }
+                    Err(_) => report.corrupt_records += 1,
+                },
+                _ => report.corrupt_records += 1,
             })?;
         report.orphan_samples = pending.values().map(Vec::len).sum();
         report.wal = recovery.wal;
@@ -346,7 +344,8 @@ impl Db {
 
     /// Label names across head and blocks, sorted.
     pub fn label_names(&self) -> Vec<String> {
-        let mut names: std::collections::BTreeSet<String> = self.head.label_names().into_iter().collect();
+        let mut names: std::collections::BTreeSet<String> =
+            self.head.label_names().into_iter().collect();
         for block in self.blocks.read().iter() {
             names.extend(block.reader.postings().label_names().map(str::to_owned));
         }
@@ -358,7 +357,13 @@ impl Db {
         let mut values: std::collections::BTreeSet<String> =
             self.head.label_values(name).into_iter().collect();
         for block in self.blocks.read().iter() {
-            values.extend(block.reader.postings().label_values(name).map(str::to_owned));
+            values.extend(
+                block
+                    .reader
+                    .postings()
+                    .label_values(name)
+                    .map(str::to_owned),
+            );
         }
         values.into_iter().collect()
     }
@@ -376,11 +381,28 @@ impl Db {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, DbError> {
+        let blocks: Vec<Arc<LoadedBlock>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta.max_time > mint && b.meta.min_time <= maxt)
+            .cloned()
+            .collect();
+        if blocks.is_empty() {
+            // Head only (the common case for recent data): already in label order and
+            // time-ordered per series, nothing to merge.
+            return Ok(self
+                .head
+                .select(matchers)
+                .into_iter()
+                .filter_map(|series| {
+                    let samples = series.samples(mint, maxt);
+                    (!samples.is_empty()).then(|| (series.labels.clone(), samples))
+                })
+                .collect());
+        }
         let mut merged: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
-        for block in self.blocks.read().iter() {
-            if block.meta.max_time <= mint || block.meta.min_time > maxt {
-                continue;
-            }
+        for block in &blocks {
             for (labels, samples) in block.reader.select(matchers, mint, maxt)? {
                 merged.entry(labels).or_default().extend(samples);
             }
@@ -388,7 +410,10 @@ impl Db {
         for series in self.head.select(matchers) {
             let samples = series.samples(mint, maxt);
             if !samples.is_empty() {
-                merged.entry(series.labels.clone()).or_default().extend(samples);
+                merged
+                    .entry(series.labels.clone())
+                    .or_default()
+                    .extend(samples);
             }
         }
         Ok(merged
@@ -439,7 +464,8 @@ impl Db {
         };
         let segment = cut.await?;
         // 2. Write the block from the now frozen range.
-        let id = BlockId::generate(u64::try_from(end).unwrap_or(0)).map_err(DbError::ObjectStore)?;
+        let id =
+            BlockId::generate(u64::try_from(end).unwrap_or(0)).map_err(DbError::ObjectStore)?;
         let root = blocks_dir(&self.dir);
         let tmp = root.join(format!("{id}.tmp"));
         let final_dir = root.join(id.to_string());
@@ -502,7 +528,10 @@ impl Db {
         for group in all.chunks(1000) {
             let refs: Vec<(SeriesRef, &Labels)> =
                 group.iter().map(|s| (s.series_ref, &s.labels)).collect();
-            records.push(wal::Record::new(KIND_SERIES, wal_record::encode_series(&refs)));
+            records.push(wal::Record::new(
+                KIND_SERIES,
+                wal_record::encode_series(&refs),
+            ));
             let samples: Vec<RefSample> = group
                 .iter()
                 .flat_map(|s| {
@@ -516,7 +545,10 @@ impl Db {
                 })
                 .collect();
             if !samples.is_empty() {
-                records.push(wal::Record::new(KIND_SAMPLES, wal_record::encode_samples(&samples)));
+                records.push(wal::Record::new(
+                    KIND_SAMPLES,
+                    wal_record::encode_samples(&samples),
+                ));
             }
         }
         records
@@ -533,12 +565,18 @@ impl Db {
             .filter_map(|s| s.max_time())
             .max()
             .unwrap_or(now_ms)
-            .max(self.blocks.read().iter().map(|b| b.meta.max_time).max().unwrap_or(i64::MIN));
+            .max(
+                self.blocks
+                    .read()
+                    .iter()
+                    .map(|b| b.meta.max_time)
+                    .max()
+                    .unwrap_or(i64::MIN),
+            );
         let cutoff = newest - self.retention_ms;
         let mut blocks = self.blocks.write();
-        let (expired, kept): (Vec<_>, Vec<_>) = blocks
-            .drain(..)
-            .partition(|b| b.meta.max_time <= cutoff);
+        let (expired, kept): (Vec<_>, Vec<_>) =
+            blocks.drain(..).partition(|b| b.meta.max_time <= cutoff);
         *blocks = kept;
         drop(blocks);
         for block in &expired {
@@ -597,12 +635,18 @@ mod tests {
                 .unwrap();
             assert_eq!(out.written, 3);
             let out = db
-                .append(&[batch("a", &[(3, f64::from_bits(0x7ff0_0000_0000_0002)), (1, 9.0)])])
+                .append(&[batch(
+                    "a",
+                    &[(3, f64::from_bits(0x7ff0_0000_0000_0002)), (1, 9.0)],
+                )])
                 .await
                 .unwrap();
             assert_eq!(out.written, 1);
             assert_eq!(out.rejected, 1);
-            assert_eq!(out.first_error.as_ref().map(|e| &e.0), Some(&AppendError::OutOfOrder));
+            assert_eq!(
+                out.first_error.as_ref().map(|e| &e.0),
+                Some(&AppendError::OutOfOrder)
+            );
         }
         let (db, report) = Db::open(DbOptions::new(dir.path())).unwrap();
         assert_eq!(report.series, 2);
@@ -611,7 +655,11 @@ mod tests {
         let a = db.head().select(&[Matcher::equal("job", "a")]);
         let samples = a[0].samples(i64::MIN, i64::MAX);
         assert_eq!(samples.len(), 3);
-        assert_eq!(samples[2].1.to_bits(), 0x7ff0_0000_0000_0002, "stale marker kept exactly");
+        assert_eq!(
+            samples[2].1.to_bits(),
+            0x7ff0_0000_0000_0002,
+            "stale marker kept exactly"
+        );
         // New series after reopen get fresh references that do not clash.
         db.append(&[batch("c", &[(1, 1.0)])]).await.unwrap();
         let c = db.head().select(&[Matcher::equal("job", "c")]);
@@ -632,7 +680,10 @@ mod tests {
                     for i in 0..200i64 {
                         // All workers write the same series with interleaved timestamps.
                         let t = i * 4 + worker;
-                        let out = db.append(&[batch("shared", &[(t, t as f64)])]).await.unwrap();
+                        let out = db
+                            .append(&[batch("shared", &[(t, t as f64)])])
+                            .await
+                            .unwrap();
                         stored += out.written;
                     }
                     stored
@@ -662,7 +713,9 @@ mod tests {
         {
             let (db, _) = Db::open(options.clone()).unwrap();
             for chunk in expected.chunks(5) {
-                db.append(&[batch("a", chunk), batch("b", chunk)]).await.unwrap();
+                db.append(&[batch("a", chunk), batch("b", chunk)])
+                    .await
+                    .unwrap();
             }
             let report = db.maintain(40_000).await.unwrap();
             // The head spans 0..39s: blocks [0,10s), [10,20s) and [20,30s) are cut, the rest
@@ -670,22 +723,37 @@ mod tests {
             assert_eq!(report.blocks_written, 3, "{report:?}");
             assert_eq!(db.blocks().len(), 3);
             assert_eq!(db.blocks()[0].meta.stats.num_samples, Some(20));
-            let head_samples = db.head().select(&[Matcher::equal("job", "a")])[0].samples(i64::MIN, i64::MAX);
+            let head_samples =
+                db.head().select(&[Matcher::equal("job", "a")])[0].samples(i64::MIN, i64::MAX);
             assert_eq!(head_samples.first().map(|s| s.0), Some(30_000));
-            let all = db.select(&[Matcher::equal("job", "a")], i64::MIN, i64::MAX).unwrap();
-            assert_eq!(all[0].1, expected, "blocks and head merge to the full series");
+            let all = db
+                .select(&[Matcher::equal("job", "a")], i64::MIN, i64::MAX)
+                .unwrap();
+            assert_eq!(
+                all[0].1, expected,
+                "blocks and head merge to the full series"
+            );
             // Appends older than the cut are out of bounds now.
             let out = db.append(&[batch("a", &[(5_000, 1.0)])]).await.unwrap();
             assert_eq!(out.first_error.map(|e| e.0), Some(AppendError::OutOfBounds));
             // Old WAL segments went away with the checkpoint.
             let wal_dir = dir.path().join("wal");
-            assert!(lgtm_common::wal::latest_checkpoint(&wal_dir).unwrap().is_some());
+            assert!(
+                lgtm_common::wal::latest_checkpoint(&wal_dir)
+                    .unwrap()
+                    .is_some()
+            );
         }
         let (db, report) = Db::open(options).unwrap();
         assert!(report.wal.damage.is_none());
         assert_eq!(db.blocks().len(), 3);
-        let all = db.select(&[Matcher::equal("job", "b")], i64::MIN, i64::MAX).unwrap();
-        assert_eq!(all[0].1, expected, "nothing lost or doubled across blocks, checkpoint and WAL");
+        let all = db
+            .select(&[Matcher::equal("job", "b")], i64::MIN, i64::MAX)
+            .unwrap();
+        assert_eq!(
+            all[0].1, expected,
+            "nothing lost or doubled across blocks, checkpoint and WAL"
+        );
     }
 
     #[tokio::test]

@@ -20,7 +20,9 @@ async fn fixture() -> Fixture {
     for (job, base) in [("api", 10.0), ("node", 100.0)] {
         batch.push(SeriesSamples {
             labels: Labels::from_pairs([("__name__", "http_requests_total"), ("job", job)]),
-            samples: (0..=10).map(|i| (i * 15_000, base + i as f64 * 15.0)).collect(),
+            samples: (0..=10)
+                .map(|i| (i * 15_000, base + i as f64 * 15.0))
+                .collect(),
         });
     }
     batch.push(SeriesSamples {
@@ -37,7 +39,9 @@ async fn fixture() -> Fixture {
 async fn call(state: &Arc<ApiState>, req: Request<Body>) -> (StatusCode, String) {
     let resp = router(Arc::clone(state)).oneshot(req).await.unwrap();
     let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
@@ -183,8 +187,14 @@ fn write_request(samples: &[(i64, f64)], job: &str) -> Vec<u8> {
     let req = pb::WriteRequest {
         timeseries: vec![pb::TimeSeries {
             labels: vec![
-                pb::Label { name: "__name__".into(), value: "written".into() },
-                pb::Label { name: "job".into(), value: job.into() },
+                pb::Label {
+                    name: "__name__".into(),
+                    value: "written".into(),
+                },
+                pb::Label {
+                    name: "job".into(),
+                    value: job.into(),
+                },
             ],
             samples: samples
                 .iter()
@@ -199,7 +209,9 @@ fn write_request(samples: &[(i64, f64)], job: &str) -> Vec<u8> {
             unit: String::new(),
         }],
     };
-    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap()
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap()
 }
 
 fn post_write(body: Vec<u8>, content_type: &str) -> Request<Body> {
@@ -214,23 +226,68 @@ fn post_write(body: Vec<u8>, content_type: &str) -> Request<Body> {
 #[tokio::test]
 async fn remote_write_status_codes_and_read_back() {
     let f = fixture().await;
-    let (status, body) = call(&f.state, post_write(write_request(&[(1000, 1.5), (2000, 2.5)], "rw"), "application/x-protobuf")).await;
+    let (status, body) = call(
+        &f.state,
+        post_write(
+            write_request(&[(1000, 1.5), (2000, 2.5)], "rw"),
+            "application/x-protobuf",
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(body.is_empty());
     // Idempotent retry.
-    let (status, _) = call(&f.state, post_write(write_request(&[(2000, 2.5)], "rw"), "application/x-protobuf")).await;
+    let (status, _) = call(
+        &f.state,
+        post_write(
+            write_request(&[(2000, 2.5)], "rw"),
+            "application/x-protobuf",
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     // Same timestamp, other value.
-    let (status, body) = call(&f.state, post_write(write_request(&[(2000, 9.0)], "rw"), "application/x-protobuf")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "duplicate sample for timestamp\n"));
+    let (status, body) = call(
+        &f.state,
+        post_write(
+            write_request(&[(2000, 9.0)], "rw"),
+            "application/x-protobuf",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, "duplicate sample for timestamp\n")
+    );
     // Older than the newest sample.
-    let (status, body) = call(&f.state, post_write(write_request(&[(1500, 9.0)], "rw"), "application/x-protobuf")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "out of order sample\n"));
+    let (status, body) = call(
+        &f.state,
+        post_write(
+            write_request(&[(1500, 9.0)], "rw"),
+            "application/x-protobuf",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, "out of order sample\n")
+    );
     // Not snappy.
-    let (status, _) = call(&f.state, post_write(b"garbage".to_vec(), "application/x-protobuf")).await;
+    let (status, _) = call(
+        &f.state,
+        post_write(b"garbage".to_vec(), "application/x-protobuf"),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // Unknown message type: 415 so a 2.0 sender falls back.
-    let (status, _) = call(&f.state, post_write(write_request(&[(3000, 1.0)], "rw"), "application/x-protobuf;proto=foo.Bar")).await;
+    let (status, _) = call(
+        &f.state,
+        post_write(
+            write_request(&[(3000, 1.0)], "rw"),
+            "application/x-protobuf;proto=foo.Bar",
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     let (_, body) = get(&f.state, "/api/v1/query?query=written&time=2").await;
@@ -250,27 +307,52 @@ async fn remote_write_v2_answers_with_written_headers() {
         symbols: vec!["".into(), "__name__".into(), "v2_metric".into()],
         timeseries: vec![v2::TimeSeries {
             labels_refs: vec![1, 2],
-            samples: vec![v2::Sample { value: 7.0, timestamp: 1000, ..Default::default() }],
+            samples: vec![v2::Sample {
+                value: 7.0,
+                timestamp: 1000,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     };
-    let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap();
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap();
     let resp = router(Arc::clone(&f.state))
-        .oneshot(post_write(body, "application/x-protobuf;proto=io.prometheus.write.v2.Request"))
+        .oneshot(post_write(
+            body,
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        ))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert_eq!(resp.headers()["x-prometheus-remote-write-samples-written"], "1");
-    assert_eq!(resp.headers()["x-prometheus-remote-write-histograms-written"], "0");
+    assert_eq!(
+        resp.headers()["x-prometheus-remote-write-samples-written"],
+        "1"
+    );
+    assert_eq!(
+        resp.headers()["x-prometheus-remote-write-histograms-written"],
+        "0"
+    );
 }
 
 #[tokio::test]
 async fn management_and_status_endpoints() {
     let f = fixture().await;
-    let (status, body) = call(&f.state, Request::post("/-/reload").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, "Lifecycle API is not enabled."));
+    let (status, body) = call(
+        &f.state,
+        Request::post("/-/reload").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.")
+    );
     let (_, body) = get(&f.state, "/api/v1/status/buildinfo").await;
-    assert!(!body.contains("features") && body.contains(r#""version":"#), "{body}");
+    assert!(
+        !body.contains("features") && body.contains(r#""version":"#),
+        "{body}"
+    );
     let (_, body) = get(&f.state, "/api/v1/status/tsdb").await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"]["headStats"]["numSeries"], 3);
@@ -278,8 +360,15 @@ async fn management_and_status_endpoints() {
         v["data"]["seriesCountByMetricName"][0],
         serde_json::json!({"name": "http_requests_total", "value": 2})
     );
-    let (_, body) = get(&f.state, "/api/v1/format_query?query=sum(rate(x%5B5m%5D))by(job)").await;
-    assert_eq!(body, r#"{"status":"success","data":"sum by (job) (rate(x[5m]))"}"#);
+    let (_, body) = get(
+        &f.state,
+        "/api/v1/format_query?query=sum(rate(x%5B5m%5D))by(job)",
+    )
+    .await;
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":"sum by (job) (rate(x[5m]))"}"#
+    );
 }
 
 #[tokio::test]
@@ -304,15 +393,25 @@ async fn remote_read_samples_and_streamed_chunks() {
             .header("content-type", "application/x-protobuf")
             .header("content-encoding", "snappy")
             .body(Body::from(
-                snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap(),
+                snap::raw::Encoder::new()
+                    .compress_vec(&req.encode_to_vec())
+                    .unwrap(),
             ))
             .unwrap()
     };
-    let resp = router(Arc::clone(&f.state)).oneshot(read(vec![])).await.unwrap();
+    let resp = router(Arc::clone(&f.state))
+        .oneshot(read(vec![]))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     let decoded = pb::ReadResponse::decode(
-        snap::raw::Decoder::new().decompress_vec(&bytes).unwrap().as_slice(),
+        snap::raw::Decoder::new()
+            .decompress_vec(&bytes)
+            .unwrap()
+            .as_slice(),
     )
     .unwrap();
     let series = &decoded.results[0].timeseries;
@@ -321,14 +420,18 @@ async fn remote_read_samples_and_streamed_chunks() {
     assert_eq!(series[0].samples[4].value, 70.0);
 
     let resp = router(Arc::clone(&f.state))
-        .oneshot(read(vec![pb::read_request::ResponseType::StreamedXorChunks as i32]))
+        .oneshot(read(vec![
+            pb::read_request::ResponseType::StreamedXorChunks as i32,
+        ]))
         .await
         .unwrap();
     assert_eq!(
         resp.headers()["content-type"],
         "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
     );
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
     // First frame: uvarint length, message, CRC32C big endian.
     let (len, mut pos) = {
         let (mut v, mut shift, mut i) = (0usize, 0, 0);
@@ -351,6 +454,8 @@ async fn remote_read_samples_and_streamed_chunks() {
     let samples: Vec<(i64, f64)> = crate::chunk::XorIter::new(&chunk.data)
         .map(Result::unwrap)
         .collect();
-    assert_eq!(samples.len(), 11);
+    // Chunks are cut to the query's range (0..=60 s at 15 s resolution).
+    assert_eq!(samples.len(), 5);
     assert_eq!(samples[0], (0, 10.0));
+    assert_eq!((chunk.min_time_ms, chunk.max_time_ms), (0, 60_000));
 }
