@@ -1,19 +1,13 @@
 //! `kill -9` during remote-write ingestion: every sample acknowledged before the kill is
 //! queryable after a restart.
 
-use std::net::TcpListener;
+use crate::support::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lgtm_proto::Message;
 use lgtm_proto::prometheus as pb;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 struct Server {
     child: Child,
@@ -73,10 +67,19 @@ fn batch(series: usize, t: i64) -> Vec<u8> {
         timeseries: (0..series)
             .map(|i| pb::TimeSeries {
                 labels: vec![
-                    pb::Label { name: "__name__".into(), value: "crash_test".into() },
-                    pb::Label { name: "series".into(), value: i.to_string() },
+                    pb::Label {
+                        name: "__name__".into(),
+                        value: "crash_test".into(),
+                    },
+                    pb::Label {
+                        name: "series".into(),
+                        value: i.to_string(),
+                    },
                 ],
-                samples: vec![pb::Sample { value: t as f64 + i as f64 / 1000.0, timestamp: t }],
+                samples: vec![pb::Sample {
+                    value: t as f64 + i as f64 / 1000.0,
+                    timestamp: t,
+                }],
                 ..Default::default()
             })
             .collect(),
@@ -123,7 +126,11 @@ fn acknowledged_samples_survive_kill_minus_nine() {
     std::thread::sleep(Duration::from_millis(1500));
     server.kill9();
     acked.extend(writer.join().expect("writer"));
-    assert!(acked.len() > 10, "too few batches acknowledged: {}", acked.len());
+    assert!(
+        acked.len() > 10,
+        "too few batches acknowledged: {}",
+        acked.len()
+    );
 
     let server = Server::start(dir.path(), port);
     let last = *acked.last().expect("acked");
@@ -149,7 +156,11 @@ fn acknowledged_samples_survive_kill_minus_nine() {
             .map(|v| (v[0].as_f64().expect("ts") * 1000.0).round() as i64)
             .collect();
         for t in &acked {
-            assert!(present.contains(t), "acknowledged sample at {t} lost for {}", series["metric"]);
+            assert!(
+                present.contains(t),
+                "acknowledged sample at {t} lost for {}",
+                series["metric"]
+            );
         }
     }
 }

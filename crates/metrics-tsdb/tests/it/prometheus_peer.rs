@@ -2,41 +2,18 @@
 //! `metrics-tsdb`; every sample it stored reads back identically from us, and `promtool query`
 //! prints the same answers against both servers.
 
-use std::net::TcpListener;
+use crate::support::{free_port, require_peer};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lgtm_common::http::CancellationToken;
 use metrics_tsdb::server::{Config, start};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
 
 /// The peer binaries, or `None` (a skip) when they are missing and peers are optional.
 fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    match (which("prometheus"), which("promtool")) {
-        (Some(p), Some(t)) => Some((p, t)),
-        _ => {
-            assert!(
-                std::env::var("LGTM_REQUIRE_PEERS").is_err(),
-                "Debian's prometheus/promtool are not installed (LGTM_REQUIRE_PEERS is set)"
-            );
-            eprintln!("skipping: prometheus/promtool not installed");
-            None
-        }
-    }
+    Some((require_peer(&["prometheus"])?, require_peer(&["promtool"])?))
 }
 
 struct Killed(Child);
@@ -49,12 +26,25 @@ impl Drop for Killed {
 }
 
 async fn json(client: &reqwest::Client, url: &str) -> serde_json::Value {
-    client.get(url).send().await.expect("request").json().await.expect("json")
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// Raw samples of every `up`/`prometheus_*` series in `[from, to]` (seconds), as `(labels, [(t, v)])`.
-async fn raw_samples(client: &reqwest::Client, base: &str, selector: &str, at: f64) -> Vec<(String, Vec<(String, String)>)> {
-    let q: String = url::form_urlencoded::byte_serialize(format!("{selector}[1h]").as_bytes()).collect();
+async fn raw_samples(
+    client: &reqwest::Client,
+    base: &str,
+    selector: &str,
+    at: f64,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let q: String =
+        url::form_urlencoded::byte_serialize(format!("{selector}[1h]").as_bytes()).collect();
     let v = json(client, &format!("{base}/api/v1/query?query={q}&time={at}")).await;
     let mut out: Vec<(String, Vec<(String, String)>)> = v["data"]["result"]
         .as_array()
@@ -76,7 +66,11 @@ async fn raw_samples(client: &reqwest::Client, base: &str, selector: &str, at: f
 
 fn promtool(tool: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(tool).args(args).output().expect("promtool");
-    assert!(out.status.success(), "promtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf8")
 }
 
@@ -114,7 +108,10 @@ async fn prometheus_remote_writes_into_us_and_promtool_agrees() {
     let _peer = Killed(
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("peer").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("peer").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{peer_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -125,21 +122,45 @@ async fn prometheus_remote_writes_into_us_and_promtool_agrees() {
     // Wait until a few scrapes went through both.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let v = json(&client, &format!("{ours_url}/api/v1/query?query=count_over_time(up%5B1h%5D)")).await;
-        if v["data"]["result"][0]["value"][1].as_str().and_then(|s| s.parse::<f64>().ok()).is_some_and(|n| n >= 5.0) {
+        let v = json(
+            &client,
+            &format!("{ours_url}/api/v1/query?query=count_over_time(up%5B1h%5D)"),
+        )
+        .await;
+        if v["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .is_some_and(|n| n >= 5.0)
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "no samples arrived from prometheus: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "no samples arrived from prometheus: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // Compare at a time both have fully: before the newest `up` sample we hold. Half a scrape
     // off the sample grid, so no sample sits on a range boundary: there Prometheus 2.42
     // (closed ranges) and 3.x (left-open ranges, which we follow) differ by design.
-    let v = json(&client, &format!("{ours_url}/api/v1/query?query=timestamp(up)")).await;
-    let newest: f64 = v["data"]["result"][0]["value"][1].as_str().expect("ts").parse().expect("f64");
+    let v = json(
+        &client,
+        &format!("{ours_url}/api/v1/query?query=timestamp(up)"),
+    )
+    .await;
+    let newest: f64 = v["data"]["result"][0]["value"][1]
+        .as_str()
+        .expect("ts")
+        .parse()
+        .expect("f64");
     let at = newest - 1.5;
 
-    for selector in ["up", "scrape_samples_scraped", "prometheus_http_requests_total", "go_goroutines"] {
+    for selector in [
+        "up",
+        "scrape_samples_scraped",
+        "prometheus_http_requests_total",
+        "go_goroutines",
+    ] {
         let theirs = raw_samples(&client, &peer_url, selector, at).await;
         let ours_samples = raw_samples(&client, &ours_url, selector, at).await;
         assert!(!theirs.is_empty(), "{selector}: prometheus has no data");
@@ -151,21 +172,50 @@ async fn prometheus_remote_writes_into_us_and_promtool_agrees() {
         vec!["query", "instant", "--time", &at_s, "SERVER", "up"],
         // rate() extrapolation of young counters differs between 2.42 and 3.x by design
         // (3.x applies the zero-point limit after the boundary threshold); these agree.
-        vec!["query", "instant", "--time", &at_s, "SERVER", "sum by (job, code) (prometheus_http_requests_total)"],
-        vec!["query", "instant", "--time", &at_s, "SERVER", "max_over_time(scrape_duration_seconds[10s]) > 0"],
-        vec!["query", "instant", "--time", &at_s, "SERVER", "count by (__name__) ({job=\"self\", __name__=~\"go_.*\"})"],
+        vec![
+            "query",
+            "instant",
+            "--time",
+            &at_s,
+            "SERVER",
+            "sum by (job, code) (prometheus_http_requests_total)",
+        ],
+        vec![
+            "query",
+            "instant",
+            "--time",
+            &at_s,
+            "SERVER",
+            "max_over_time(scrape_duration_seconds[10s]) > 0",
+        ],
+        vec![
+            "query",
+            "instant",
+            "--time",
+            &at_s,
+            "SERVER",
+            "count by (__name__) ({job=\"self\", __name__=~\"go_.*\"})",
+        ],
         vec!["query", "series", "--match", "up", "SERVER"],
         vec!["query", "labels", "SERVER", "job"],
     ] {
         let run = |server: &str| {
-            let argv: Vec<&str> = args.iter().map(|a| if *a == "SERVER" { server } else { a }).collect();
+            let argv: Vec<&str> = args
+                .iter()
+                .map(|a| if *a == "SERVER" { server } else { a })
+                .collect();
             promtool(&tool, &argv)
         };
         assert_eq!(run(&ours_url), run(&peer_url), "promtool {args:?}");
     }
     let start_s = format!("{}", at - 5.0);
     let range = |server: &str| {
-        promtool(&tool, &["query", "range", "--start", &start_s, "--end", &at_s, "--step", "1s", server, "up"])
+        promtool(
+            &tool,
+            &[
+                "query", "range", "--start", &start_s, "--end", &at_s, "--step", "1s", server, "up",
+            ],
+        )
     };
     assert_eq!(range(&ours_url), range(&peer_url), "promtool query range");
     shutdown.cancel();

@@ -1,7 +1,7 @@
 //! Scraping real HTTP targets end to end: a local exporter, and Debian's
 //! `prometheus-node-exporter` as a real peer.
 
-use std::net::TcpListener;
+use crate::support::{free_port, require_peer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,26 +11,39 @@ use lgtm_common::http::CancellationToken;
 use metrics_tsdb::server::{Config, start};
 use parking_lot::Mutex;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
-    client.get(url).send().await.expect("request").json().await.expect("json")
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// Polls `query` until `check` accepts the result or 20 s pass.
-async fn wait_for(client: &reqwest::Client, base: &str, query: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+async fn wait_for(
+    client: &reqwest::Client,
+    base: &str,
+    query: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let v = get_json(client, &format!("{base}/api/v1/query?query={}", urlencode(query))).await;
+        let v = get_json(
+            client,
+            &format!("{base}/api/v1/query?query={}", urlencode(query)),
+        )
+        .await;
         if check(&v["data"]["result"]) {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {query}: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {query}: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -39,7 +52,11 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn start_tsdb(dir: &std::path::Path, prometheus_yml: &str, shutdown: CancellationToken) -> String {
+async fn start_tsdb(
+    dir: &std::path::Path,
+    prometheus_yml: &str,
+    shutdown: CancellationToken,
+) -> String {
     let config_path = dir.join("prometheus.yml");
     std::fs::write(&config_path, prometheus_yml).expect("write config");
     let config = Config::from_args([
@@ -67,7 +84,9 @@ async fn scrapes_an_exporter_reports_targets_and_marks_vanished_series_stale() {
             async move { ([("content-type", "text/plain; version=0.0.4")], text) }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let exporter_addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, exporter).await });
 
@@ -82,27 +101,43 @@ async fn scrapes_an_exporter_reports_targets_and_marks_vanished_series_stale() {
     )
     .await;
     let client = reqwest::Client::new();
-    let v = wait_for(&client, &base, "demo_total", |r| r.as_array().is_some_and(|a| a.len() == 2)).await;
+    let v = wait_for(&client, &base, "demo_total", |r| {
+        r.as_array().is_some_and(|a| a.len() == 2)
+    })
+    .await;
     let first = &v["data"]["result"][0];
     assert_eq!(first["metric"]["job"], "demo");
     assert_eq!(first["metric"]["team"], "core");
     assert_eq!(first["metric"]["instance"], exporter_addr.to_string());
     assert_eq!(first["value"][1], "5");
     wait_for(&client, &base, "up", |r| r[0]["value"][1] == "1").await;
-    wait_for(&client, &base, "scrape_samples_scraped", |r| r[0]["value"][1] == "2").await;
+    wait_for(&client, &base, "scrape_samples_scraped", |r| {
+        r[0]["value"][1] == "2"
+    })
+    .await;
 
     let targets = get_json(&client, &format!("{base}/api/v1/targets")).await;
     let active = &targets["data"]["activeTargets"][0];
     assert_eq!(active["scrapePool"], "demo");
-    assert_eq!(active["scrapeUrl"], format!("http://{exporter_addr}/metrics"));
+    assert_eq!(
+        active["scrapeUrl"],
+        format!("http://{exporter_addr}/metrics")
+    );
     assert_eq!(active["scrapeInterval"], "1s");
     assert_eq!(active["health"], "up");
-    let metadata = get_json(&client, &format!("{base}/api/v1/metadata?metric=demo_total")).await;
+    let metadata = get_json(
+        &client,
+        &format!("{base}/api/v1/metadata?metric=demo_total"),
+    )
+    .await;
     assert_eq!(metadata["data"]["demo_total"][0]["type"], "counter");
 
     // The /b series disappears: a stale marker ends it at once (no 5 minute lookback).
     *body.lock() = "demo_total{path=\"/a\"} 6\n".to_owned();
-    wait_for(&client, &base, "demo_total", |r| r.as_array().is_some_and(|a| a.len() == 1)).await;
+    wait_for(&client, &base, "demo_total", |r| {
+        r.as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
 
     // The exporter fails: up goes to 0 and the target reports the error.
     *body.lock() = "demo_total{path=\"/a\"} notanumber\n".to_owned();
@@ -110,22 +145,17 @@ async fn scrapes_an_exporter_reports_targets_and_marks_vanished_series_stale() {
     let targets = get_json(&client, &format!("{base}/api/v1/targets?state=active")).await;
     let active = &targets["data"]["activeTargets"][0];
     assert_eq!(active["health"], "down");
-    assert!(active["lastError"].as_str().is_some_and(|e| !e.is_empty()), "{active}");
+    assert!(
+        active["lastError"].as_str().is_some_and(|e| !e.is_empty()),
+        "{active}"
+    );
     assert!(targets["data"].get("droppedTargets").is_none());
     shutdown.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_debian_node_exporter() {
-    let Some(binary) = ["prometheus-node-exporter", "node_exporter"]
-        .iter()
-        .find_map(|name| which(name))
-    else {
-        assert!(
-            std::env::var("LGTM_REQUIRE_PEERS").is_err(),
-            "prometheus-node-exporter is not installed (LGTM_REQUIRE_PEERS is set)"
-        );
-        eprintln!("skipping: prometheus-node-exporter not installed");
+    let Some(binary) = require_peer(&["prometheus-node-exporter", "node_exporter"]) else {
         return;
     };
     lgtm_common::http_client::client::install_crypto_provider();
@@ -146,20 +176,19 @@ async fn scrapes_debian_node_exporter() {
     .await;
     let client = reqwest::Client::new();
     let v = wait_for(&client, &base, "count(node_cpu_seconds_total)", |r| {
-        r[0]["value"][1].as_str().and_then(|s| s.parse::<f64>().ok()).is_some_and(|n| n > 0.0)
+        r[0]["value"][1]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .is_some_and(|n| n > 0.0)
     })
     .await;
     assert_eq!(v["status"], "success");
-    wait_for(&client, &base, "up{job=\"node\"}", |r| r[0]["value"][1] == "1").await;
+    wait_for(&client, &base, "up{job=\"node\"}", |r| {
+        r[0]["value"][1] == "1"
+    })
+    .await;
     shutdown.cancel();
     let _ = child.kill();
     let _ = child.wait();
 }
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
