@@ -459,3 +459,39 @@ async fn remote_read_samples_and_streamed_chunks() {
     assert_eq!(samples[0], (0, 10.0));
     assert_eq!((chunk.min_time_ms, chunk.max_time_ms), (0, 60_000));
 }
+
+#[tokio::test]
+async fn federate_answers_the_newest_samples_in_text_format() {
+    let f = fixture().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    f.state
+        .db
+        .append(&[
+            SeriesSamples {
+                labels: Labels::from_pairs([("__name__", "fed"), ("path", "a\"b\\c")]),
+                samples: vec![(now - 2000, 1.0), (now - 1000, 2.5)],
+            },
+            SeriesSamples {
+                labels: Labels::from_pairs([("__name__", "fed"), ("path", "x")]),
+                samples: vec![(now - 1000, f64::INFINITY)],
+            },
+        ])
+        .await
+        .unwrap();
+    let (status, body) = get(&f.state, "/federate?match[]=fed").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        format!(
+            "# TYPE fed untyped\nfed{{path=\"a\\\"b\\\\c\"}} 2.5 {}\nfed{{path=\"x\"}} +Inf {}\n",
+            now - 1000,
+            now - 1000
+        )
+    );
+    // Old data (the fixture's 1970 samples) is outside the lookback window.
+    let (_, body) = get(&f.state, "/federate?match[]=up").await;
+    assert_eq!(body, "");
+}
