@@ -9,7 +9,7 @@ use lgtm_common::api::{ApiError, Envelope, Params};
 use lgtm_common::duration::parse_duration_or_seconds;
 use lgtm_common::error::ErrorKind;
 use lgtm_common::time::{TimeError, parse_prom_time_ms};
-use lgtm_promql::value::Value;
+use lgtm_promql::value::{Value, ValueType};
 use lgtm_promql::{Engine, EngineOptions, Error as PromqlError};
 
 use super::ApiState;
@@ -33,11 +33,20 @@ fn query_param(params: &Params) -> &str {
 fn engine_for(state: &ApiState, params: &Params) -> Result<Engine, ApiError> {
     let mut options: EngineOptions = state.engine.options().clone();
     if let Some(raw) = params.get("timeout").filter(|s| !s.is_empty()) {
-        let ns = parse_duration_or_seconds(raw).map_err(|e| ApiError::invalid_param("timeout", e))?;
+        let ns =
+            parse_duration_or_seconds(raw).map_err(|e| ApiError::invalid_param("timeout", e))?;
         let requested = Duration::from_nanos(ns.max(0) as u64);
         options.timeout = options.timeout.min(requested);
     }
     Ok(Engine::new(options))
+}
+
+/// Waits for a query slot (`--query.max-concurrency`).
+async fn acquire_slot(state: &ApiState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    Arc::clone(&state.query_slots)
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 fn engine_error(err: PromqlError) -> ApiError {
@@ -75,7 +84,9 @@ fn apply_limit(result: &mut lgtm_promql::QueryResult, limit: usize) {
         _ => false,
     };
     if truncated {
-        result.warnings.push("results truncated due to limit".into());
+        result
+            .warnings
+            .push("results truncated due to limit".into());
     }
 }
 
@@ -99,6 +110,7 @@ async fn instant_inner(state: Arc<ApiState>, params: Params) -> Result<Response,
     let query = query_param(&params).to_owned();
     let expr = lgtm_promql::parse(&query).map_err(engine_error)?;
     let db = Arc::clone(&state.db);
+    let _slot = acquire_slot(&state).await?;
     let mut result = tokio::task::spawn_blocking(move || {
         engine.instant_query(&DbQuerier::new(&db), &query, &expr, ts, None)
     })
@@ -132,14 +144,24 @@ async fn range_inner(state: Arc<ApiState>, params: Params) -> Result<Response, A
     }
     let step = (step_ns / 1_000_000).max(1);
     // Prometheus compares Go durations: (end-start)/step with nanosecond precision.
-    if ((end - start) as i128 * 1_000_000) / i128::from(step_ns) > i128::from(MAX_POINTS_PER_SERIES) {
+    if ((end - start) as i128 * 1_000_000) / i128::from(step_ns) > i128::from(MAX_POINTS_PER_SERIES)
+    {
         return Err(ApiError::bad_data(TimeError::TooManyPoints.to_string()));
     }
     let engine = engine_for(&state, &params)?;
     let limit = super::parse_limit(&params)?;
     let query = query_param(&params).to_owned();
     let expr = lgtm_promql::parse(&query).map_err(engine_error)?;
+    let value_type = expr.value_type();
+    if !matches!(value_type, ValueType::Scalar | ValueType::Vector) {
+        // Prometheus checks this before evaluating and answers bad_data.
+        return Err(ApiError::bad_data(format!(
+            "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+            value_type.describe()
+        )));
+    }
     let db = Arc::clone(&state.db);
+    let _slot = acquire_slot(&state).await?;
     let mut result = tokio::task::spawn_blocking(move || {
         engine.range_query(&DbQuerier::new(&db), &query, &expr, start, end, step, None)
     })
@@ -154,6 +176,15 @@ async fn range_inner(state: Arc<ApiState>, params: Params) -> Result<Response, A
 pub async fn format(params: Params) -> Response {
     match lgtm_promql::parse(query_param(&params)) {
         Ok(expr) => Envelope::success(expr.to_string()).into_response(),
+        Err(e) => engine_error(e).into_response(),
+    }
+}
+
+/// `GET|POST /api/v1/parse_query`: the expression tree as the Prometheus UI's explain view
+/// reads it.
+pub async fn parse(params: Params) -> Response {
+    match lgtm_promql::parse(query_param(&params)) {
+        Ok(expr) => Envelope::success(lgtm_promql::ast_json::to_json(&expr)).into_response(),
         Err(e) => engine_error(e).into_response(),
     }
 }

@@ -138,10 +138,16 @@ async fn errors_use_prometheus_envelope_and_texts() {
             "no match[] parameter provided",
         ),
         (
+            "/api/v1/query_range?query=up%5B5m%5D&start=0&end=10&step=1",
+            StatusCode::BAD_REQUEST,
+            "bad_data",
+            "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector",
+        ),
+        (
             "/api/v1/series?match[]=%7Bjob%3D%22%22%7D",
             StatusCode::BAD_REQUEST,
             "bad_data",
-            "match[] must contain at least one non-empty matcher",
+            "invalid parameter \"match[]\": match[] must contain at least one non-empty matcher",
         ),
         (
             "/api/v1/label/0bad/values",
