@@ -5,14 +5,14 @@
 //! harness; with flags only the named ones are (`promql-experimental-functions`,
 //! `promql-extended-range-selectors`, `promql-duration-expr`, `promql-binop-fill-modifiers`).
 //! The last line is `N passed, N failed`.
-#![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use lgtm_promql::ParserOptions;
-use lgtm_promql::promqltest::{Outcome, RunOptions, run_dir};
+use lgtm_promql::promqltest::{CaseResult, Outcome, RunOptions, run_dir};
 
 fn main() -> anyhow::Result<()> {
     let mut dir: Option<PathBuf> = None;
@@ -47,34 +47,47 @@ fn main() -> anyhow::Result<()> {
         opts.parser = p;
     }
     let results = run_dir(&dir, &opts).with_context(|| format!("reading {}", dir.display()))?;
+    match report(&results, quiet) {
+        // A closed pipe (`| head`) is not an error worth a panic.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Prints failures, per-file counts, the skipped count and the final `N passed, N failed`.
+fn report(results: &[CaseResult], quiet: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut per_file: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for r in &results {
+    for r in results {
         let e = per_file.entry(r.file.as_str()).or_default();
         match &r.outcome {
             Outcome::Pass => e.0 += 1,
             Outcome::Fail(msg) => {
                 e.1 += 1;
                 if !quiet {
-                    println!("FAIL {}:{}: {}\n     {}", r.file, r.line, r.expr, msg);
+                    writeln!(out, "FAIL {}:{}: {}\n     {}", r.file, r.line, r.expr, msg)?;
                 }
             }
             Outcome::Skip(why) => {
                 e.2 += 1;
                 if !quiet {
-                    println!("SKIP {}:{}: {}\n     {}", r.file, r.line, r.expr, why);
+                    writeln!(out, "SKIP {}:{}: {}\n     {}", r.file, r.line, r.expr, why)?;
                 }
             }
         }
     }
-    println!();
+    writeln!(out)?;
     let (mut p, mut f, mut s) = (0, 0, 0);
     for (file, (fp, ff, fs)) in &per_file {
-        println!("{file:<28} {fp:>4} passed {ff:>4} failed {fs:>4} skipped");
+        writeln!(
+            out,
+            "{file:<28} {fp:>4} passed {ff:>4} failed {fs:>4} skipped"
+        )?;
         p += fp;
         f += ff;
         s += fs;
     }
-    println!("{s} skipped");
-    println!("{p} passed, {f} failed");
+    writeln!(out, "{s} skipped")?;
+    writeln!(out, "{p} passed, {f} failed")?;
     Ok(())
 }
