@@ -257,29 +257,10 @@ pub fn fmt_float_f(v: f64) -> String {
 
 /// Formats milliseconds as a Prometheus duration (`1h30m`, `500ms`, `0s`).
 pub fn fmt_duration_ms(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let (neg, mut ms) = if ms < 0 { (true, -ms) } else { (false, ms) };
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    for (unit, size) in [
-        ("y", 31_536_000_000_i64),
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
-    }
-    out
+    let text = lgtm_common::duration::format_prom_duration(std::time::Duration::from_millis(
+        ms.unsigned_abs(),
+    ));
+    if ms < 0 { format!("-{text}") } else { text }
 }
 
 #[cfg(test)]
