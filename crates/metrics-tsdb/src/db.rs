@@ -504,10 +504,14 @@ impl Db {
         self.blocks
             .write()
             .push(Arc::new(LoadedBlock { meta, reader }));
-        // 3. Drop the block's samples from the head.
+        // 3. Drop the block's samples from the head, then the series left without any.
         for series in self.head.all_series() {
             series.truncate_before(end);
         }
+        let removed = {
+            let _order = self.append_lock.lock();
+            self.head.gc_empty_series()
+        };
         // 4. Checkpoint: every live series and the head's samples, then drop old segments.
         let records = self.checkpoint_records();
         let wal_dir = self.dir.join("wal");
@@ -518,7 +522,7 @@ impl Db {
                 source: std::io::Error::other(e.to_string()),
             })??;
         self.wal.truncate_before(segment).await?;
-        tracing::info!(block = %id, min_time = start, max_time = end, series = stats.series, samples = stats.samples, "head block written");
+        tracing::info!(block = %id, min_time = start, max_time = end, series = stats.series, samples = stats.samples, removed_series = removed, "head block written");
         Ok(())
     }
 
@@ -754,6 +758,30 @@ mod tests {
             all[0].1, expected,
             "nothing lost or doubled across blocks, checkpoint and WAL"
         );
+    }
+
+    #[tokio::test]
+    async fn series_that_stopped_are_garbage_collected_after_their_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = DbOptions::new(dir.path());
+        options.block_range_ms = 10_000;
+        let (db, _) = Db::open(options.clone()).unwrap();
+        db.append(&[batch("gone", &[(1000, 1.0)])]).await.unwrap();
+        let long: Vec<(i64, f64)> = (0..20).map(|i| (i * 1000, 1.0)).collect();
+        db.append(&[batch("stays", &long)]).await.unwrap();
+        assert_eq!(db.head().num_series(), 2);
+        db.maintain(20_000).await.unwrap();
+        assert_eq!(db.head().num_series(), 1, "the stopped series left the head");
+        assert!(db.head().label_values("job") == vec!["stays"]);
+        // Its data is still queryable from the block, and it may come back.
+        let gone = db.select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(gone[0].1, vec![(1000, 1.0)]);
+        db.append(&[batch("gone", &[(25_000, 2.0)])]).await.unwrap();
+        drop(db);
+        let (db, report) = Db::open(options).unwrap();
+        assert_eq!(report.orphan_samples, 0);
+        let gone = db.select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX).unwrap();
+        assert_eq!(gone[0].1, vec![(1000, 1.0), (25_000, 2.0)]);
     }
 
     #[tokio::test]

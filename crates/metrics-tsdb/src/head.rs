@@ -134,6 +134,12 @@ impl MemSeries {
         chunks.closed.iter().map(XorChunk::len).sum::<usize>() + chunks.open.len()
     }
 
+    /// True when the series holds no sample.
+    pub fn is_empty(&self) -> bool {
+        let chunks = self.chunks.lock();
+        chunks.open.is_empty() && chunks.closed.iter().all(XorChunk::is_empty)
+    }
+
     /// Timestamp of the oldest sample.
     pub fn min_time(&self) -> Option<i64> {
         let chunks = self.chunks.lock();
@@ -216,7 +222,11 @@ pub struct Cardinality {
 /// A chunk holding only the samples of `chunk` at or after `t`.
 fn reencode_from(chunk: &XorChunk, t: i64) -> XorChunk {
     let mut out = XorChunk::new();
-    for (ts, v) in chunk.iter().filter_map(Result::ok).filter(|&(ts, _)| ts >= t) {
+    for (ts, v) in chunk
+        .iter()
+        .filter_map(Result::ok)
+        .filter(|&(ts, _)| ts >= t)
+    {
         // Samples come from a valid chunk in time order.
         let _ = out.append(ts, v);
     }
@@ -276,9 +286,38 @@ impl Head {
             .collect()
     }
 
+    /// Removes series that hold no sample any more (their data moved into blocks and nothing
+    /// new arrived), so churning series (pods come and go) do not grow the head forever.
+    /// Callers hold the store's append lock so no append races the removal.
+    pub fn gc_empty_series(&self) -> usize {
+        let mut index = self.index.write();
+        let empty: Vec<Arc<MemSeries>> = index
+            .by_ref
+            .values()
+            .filter(|s| s.is_empty())
+            .cloned()
+            .collect();
+        for series in &empty {
+            index.by_ref.remove(&series.series_ref);
+            let fingerprint = series.labels.fingerprint();
+            if let Some(list) = index.by_fingerprint.get_mut(&fingerprint) {
+                list.retain(|s| s.series_ref != series.series_ref);
+                if list.is_empty() {
+                    index.by_fingerprint.remove(&fingerprint);
+                }
+            }
+            index.postings.remove(
+                series.series_ref,
+                series.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+            );
+        }
+        empty.len()
+    }
+
     /// The lower bound of accepted samples.
     pub fn min_valid_time(&self) -> i64 {
-        self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed)
+        self.min_valid_time
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of series.
@@ -317,9 +356,7 @@ impl Head {
         });
         index.postings.add(
             series_ref,
-            labels
-                .iter()
-                .map(|l| (l.name.as_str(), l.value.as_str())),
+            labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
         );
         index
             .by_fingerprint
@@ -381,7 +418,10 @@ impl Head {
 
     /// Appends one sample to a known series.
     pub fn append_to(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
-        if t < self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed) {
+        if t < self
+            .min_valid_time
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return Err(AppendError::OutOfBounds);
         }
         series.append(t, v, self.options.samples_per_chunk)
@@ -389,7 +429,10 @@ impl Head {
 
     /// Appends one sample; returns whether it was stored (false for an identical duplicate).
     pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<bool, AppendError> {
-        if t < self.min_valid_time.load(std::sync::atomic::Ordering::Relaxed) {
+        if t < self
+            .min_valid_time
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return Err(AppendError::OutOfBounds);
         }
         let series = self.get_or_create(labels)?;
@@ -420,7 +463,9 @@ impl Head {
             ..Cardinality::default()
         };
         for (name, values) in index.postings.iter_labels() {
-            stats.values_by_label.insert(name.to_owned(), values.len() as u64);
+            stats
+                .values_by_label
+                .insert(name.to_owned(), values.len() as u64);
             let mut bytes = 0u64;
             for (value, refs) in values {
                 stats.num_label_pairs += 1;
@@ -429,7 +474,9 @@ impl Head {
                     .series_by_pair
                     .insert(format!("{name}={value}"), refs.len() as u64);
                 if name == lgtm_common::labels::METRIC_NAME {
-                    stats.series_by_metric.insert(value.to_owned(), refs.len() as u64);
+                    stats
+                        .series_by_metric
+                        .insert(value.to_owned(), refs.len() as u64);
                 }
             }
             stats.bytes_by_label.insert(name.to_owned(), bytes);
@@ -491,7 +538,10 @@ mod tests {
             head.append(&up("a"), 1000, 2.0),
             Err(AppendError::Duplicate)
         );
-        assert_eq!(head.append(&up("a"), 999, 2.0), Err(AppendError::OutOfOrder));
+        assert_eq!(
+            head.append(&up("a"), 999, 2.0),
+            Err(AppendError::OutOfOrder)
+        );
         assert_eq!(head.append(&up("a"), 2000, 2.0), Ok(true));
         head.set_min_valid_time(5000);
         assert_eq!(
@@ -504,7 +554,10 @@ mod tests {
         );
         let series = head.select(&[Matcher::equal("job", "a")]);
         assert_eq!(series.len(), 1);
-        assert_eq!(series[0].samples(0, i64::MAX), vec![(1000, 1.0), (2000, 2.0)]);
+        assert_eq!(
+            series[0].samples(0, i64::MAX),
+            vec![(1000, 1.0), (2000, 2.0)]
+        );
     }
 
     #[test]

@@ -60,10 +60,35 @@ impl Postings {
     }
 
     /// Every label name with its values and their postings, in order.
-    pub fn iter_labels(
-        &self,
-    ) -> impl Iterator<Item = (&str, &BTreeMap<String, Vec<SeriesRef>>)> {
+    pub fn iter_labels(&self) -> impl Iterator<Item = (&str, &BTreeMap<String, Vec<SeriesRef>>)> {
         self.by_label.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Forgets a series (head garbage collection); empty lists and names are dropped.
+    pub fn remove<'a>(
+        &mut self,
+        series: SeriesRef,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        if let Ok(i) = self.all.binary_search(&series) {
+            self.all.remove(i);
+        }
+        for (name, value) in labels {
+            let Some(values) = self.by_label.get_mut(name) else {
+                continue;
+            };
+            if let Some(list) = values.get_mut(value) {
+                if let Ok(i) = list.binary_search(&series) {
+                    list.remove(i);
+                }
+                if list.is_empty() {
+                    values.remove(value);
+                }
+            }
+            if values.is_empty() {
+                self.by_label.remove(name);
+            }
+        }
     }
 
     /// Every registered series.
@@ -251,7 +276,10 @@ mod tests {
     #[test]
     fn regex_and_set_matchers() {
         let p = index();
-        assert_eq!(p.select(&[m(MatchOp::Regex, "job", "node|api")]), vec![1, 2, 3]);
+        assert_eq!(
+            p.select(&[m(MatchOp::Regex, "job", "node|api")]),
+            vec![1, 2, 3]
+        );
         assert_eq!(p.select(&[m(MatchOp::Regex, "job", "no.*")]), vec![1]);
         assert_eq!(p.select(&[m(MatchOp::Regex, "env", ".+")]), vec![1, 3]);
     }
