@@ -51,7 +51,9 @@ pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Respo
         let limit = parse_limit(&params)?;
         let labels = matching_series(&state, &selectors, start, end)?;
         let (labels, warnings) = limited(labels, limit);
-        Ok(Envelope::success(labels).with_warnings(warnings).into_response())
+        Ok(Envelope::success(labels)
+            .with_warnings(warnings)
+            .into_response())
     };
     run().unwrap_or_else(IntoResponse::into_response)
 }
@@ -78,7 +80,9 @@ pub async fn labels(State(state): State<Arc<ApiState>>, params: Params) -> Respo
             set.into_iter().collect()
         };
         let (names, warnings) = limited(names, limit);
-        Ok(Envelope::success(names).with_warnings(warnings).into_response())
+        Ok(Envelope::success(names)
+            .with_warnings(warnings)
+            .into_response())
     };
     run().unwrap_or_else(IntoResponse::into_response)
 }
@@ -115,7 +119,9 @@ pub async fn label_values(
             set.into_iter().collect()
         };
         let (values, warnings) = limited(values, limit);
-        Ok(Envelope::success(values).with_warnings(warnings).into_response())
+        Ok(Envelope::success(values)
+            .with_warnings(warnings)
+            .into_response())
     };
     run().unwrap_or_else(IntoResponse::into_response)
 }
@@ -182,15 +188,73 @@ pub async fn metadata(State(state): State<Arc<ApiState>>, params: Params) -> Res
     run().unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET|POST /api/v1/query_exemplars`: exemplars are not stored yet, so the answer is the
-/// empty list Prometheus gives without exemplar storage (after validating the query).
-pub async fn exemplars(params: Params) -> Response {
+/// Every vector selector's matchers in an expression (what `query_exemplars` looks up).
+fn selectors(expr: &lgtm_promql::ast::Expr, out: &mut Vec<Vec<lgtm_common::labels::Matcher>>) {
+    use lgtm_promql::ast::Expr;
+    match expr {
+        Expr::Vector(v) => out.push(v.matchers.clone()),
+        Expr::Matrix(m) => out.push(m.vs.matchers.clone()),
+        Expr::Paren { expr, .. } | Expr::Unary { expr, .. } => selectors(expr, out),
+        Expr::Binary(b) => {
+            selectors(&b.lhs, out);
+            selectors(&b.rhs, out);
+        }
+        Expr::Aggregate(a) => {
+            selectors(&a.expr, out);
+            if let Some(p) = &a.param {
+                selectors(p, out);
+            }
+        }
+        Expr::Call(c) => c.args.iter().for_each(|a| selectors(a, out)),
+        Expr::Subquery(s) => selectors(&s.expr, out),
+        Expr::Number { .. } | Expr::String { .. } => {}
+    }
+}
+
+/// `GET|POST /api/v1/query_exemplars`: exemplars of every series the query selects.
+pub async fn exemplars(State(state): State<Arc<ApiState>>, params: Params) -> Response {
+    #[derive(serde::Serialize)]
+    struct ExemplarJson {
+        labels: Labels,
+        value: String,
+        timestamp: super::render::Timestamp,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SeriesJson {
+        series_labels: Labels,
+        exemplars: Vec<ExemplarJson>,
+    }
     let run = || -> Result<Response, ApiError> {
-        lgtm_promql::parse(params.get_or_empty("query"))
+        let expr = lgtm_promql::parse(params.get_or_empty("query"))
             .map_err(|e| ApiError::invalid_param("query", e))?;
-        parse_time_bound(&params, "start", MIN_TIME)?;
-        parse_time_bound(&params, "end", MAX_TIME)?;
-        Ok(Envelope::success(Vec::<()>::new()).into_response())
+        let start = parse_time_bound(&params, "start", MIN_TIME)?;
+        let end = parse_time_bound(&params, "end", MAX_TIME)?;
+        if end < start {
+            return Err(ApiError::invalid_param(
+                "end",
+                "end timestamp must not be before start timestamp",
+            ));
+        }
+        let mut sets = Vec::new();
+        selectors(&expr, &mut sets);
+        let data: Vec<SeriesJson> = state
+            .exemplars
+            .select(&sets, start, end)
+            .into_iter()
+            .map(|(series_labels, list)| SeriesJson {
+                series_labels,
+                exemplars: list
+                    .into_iter()
+                    .map(|e| ExemplarJson {
+                        labels: e.labels,
+                        value: lgtm_promql::value::fmt_float_f(e.value),
+                        timestamp: super::render::Timestamp(e.timestamp),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Envelope::success(data).into_response())
     };
     run().unwrap_or_else(IntoResponse::into_response)
 }

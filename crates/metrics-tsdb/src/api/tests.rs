@@ -501,3 +501,39 @@ async fn federate_answers_the_newest_samples_in_text_format() {
     let (_, body) = get(&f.state, "/federate?match[]=up").await;
     assert_eq!(body, "");
 }
+
+#[tokio::test]
+async fn exemplars_from_remote_write_are_queryable() {
+    let f = fixture().await;
+    let req = pb::WriteRequest {
+        timeseries: vec![pb::TimeSeries {
+            labels: vec![
+                pb::Label { name: "__name__".into(), value: "http_request_duration_seconds_bucket".into() },
+                pb::Label { name: "le".into(), value: "0.5".into() },
+            ],
+            samples: vec![pb::Sample { value: 3.0, timestamp: 5000 }],
+            exemplars: vec![pb::Exemplar {
+                labels: vec![pb::Label { name: "trace_id".into(), value: "4bf92f3577b34da6".into() }],
+                value: 0.42,
+                timestamp: 4500,
+            }],
+            histograms: vec![],
+        }],
+        metadata: vec![],
+    };
+    let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap();
+    let (status, _) = call(&f.state, post_write(body, "application/x-protobuf")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = get(
+        &f.state,
+        "/api/v1/query_exemplars?query=histogram_quantile(0.9,%20rate(http_request_duration_seconds_bucket%5B5m%5D))&start=0&end=10",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":[{"seriesLabels":{"__name__":"http_request_duration_seconds_bucket","le":"0.5"},"exemplars":[{"labels":{"trace_id":"4bf92f3577b34da6"},"value":"0.42","timestamp":4.500}]}]}"#
+    );
+    let (_, body) = get(&f.state, "/api/v1/query_exemplars?query=up&start=0&end=10").await;
+    assert_eq!(body, r#"{"status":"success","data":[]}"#);
+}

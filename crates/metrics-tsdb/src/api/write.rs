@@ -30,12 +30,21 @@ fn text(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn with_counts(mut response: Response, protocol: WriteProtocol, samples: usize) -> Response {
+fn with_counts(response: Response, protocol: WriteProtocol, samples: usize) -> Response {
+    with_all_counts(response, protocol, samples, 0)
+}
+
+fn with_all_counts(
+    mut response: Response,
+    protocol: WriteProtocol,
+    samples: usize,
+    exemplars: usize,
+) -> Response {
     if protocol == WriteProtocol::V2 {
         let headers = response.headers_mut();
         headers.insert(SAMPLES_WRITTEN, HeaderValue::from(samples));
         headers.insert(HISTOGRAMS_WRITTEN, HeaderValue::from(0));
-        headers.insert(EXEMPLARS_WRITTEN, HeaderValue::from(0));
+        headers.insert(EXEMPLARS_WRITTEN, HeaderValue::from(exemplars));
     }
     response
 }
@@ -113,14 +122,38 @@ pub async fn remote_write(
             "native histogram samples are not stored yet"
         );
     }
+    let exemplars = decoded
+        .exemplars
+        .iter()
+        .filter(|e| {
+            state.exemplars.add(
+                &e.series,
+                crate::exemplars::Exemplar {
+                    labels: e.labels.clone(),
+                    value: e.value,
+                    timestamp: e.timestamp,
+                },
+            )
+        })
+        .count();
     match state.db.append(&decoded.series).await {
         Ok(outcome) => {
             let stored = outcome.written + outcome.duplicates;
             match outcome.first_error {
-                None => with_counts(StatusCode::NO_CONTENT.into_response(), protocol, stored),
+                None => with_all_counts(
+                    StatusCode::NO_CONTENT.into_response(),
+                    protocol,
+                    stored,
+                    exemplars,
+                ),
                 Some((err, labels, t)) => {
                     tracing::debug!(%err, series = %labels, timestamp = t, "remote write sample rejected");
-                    with_counts(text(StatusCode::BAD_REQUEST, &err.to_string()), protocol, stored)
+                    with_all_counts(
+                        text(StatusCode::BAD_REQUEST, &err.to_string()),
+                        protocol,
+                        stored,
+                        exemplars,
+                    )
                 }
             }
         }

@@ -19,6 +19,7 @@ use super::target::{Target, TargetOutcome, targets_from_groups};
 use crate::api::MetricMetadata;
 use crate::config::{Config, ScrapeConfig};
 use crate::db::{Db, SeriesSamples};
+use crate::exemplars::{Exemplar, ExemplarStore};
 
 /// What Prometheus 3 sends as `Accept` (text formats only: protobuf scraping is not built).
 const ACCEPT: &str = "application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=underscores;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
@@ -81,6 +82,7 @@ pub type MetadataSink = Arc<RwLock<BTreeMap<String, Vec<MetricMetadata>>>>;
 pub struct ScrapeManager {
     db: Arc<Db>,
     metadata: MetadataSink,
+    exemplars: Arc<ExemplarStore>,
     shutdown: CancellationToken,
     loops: Mutex<HashMap<u64, Loop>>,
     dropped: Mutex<Vec<DroppedTarget>>,
@@ -115,10 +117,16 @@ fn now_ms() -> i64 {
 
 impl ScrapeManager {
     /// A manager writing into `db`; loops stop when `shutdown` is cancelled.
-    pub fn new(db: Arc<Db>, metadata: MetadataSink, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        db: Arc<Db>,
+        metadata: MetadataSink,
+        exemplars: Arc<ExemplarStore>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(Self {
             db,
             metadata,
+            exemplars,
             shutdown,
             loops: Mutex::new(HashMap::new()),
             dropped: Mutex::new(Vec::new()),
@@ -153,10 +161,12 @@ impl ScrapeManager {
                 }
                 for other in others {
                     match other {
-                        TargetOutcome::Dropped { discovered_labels } => dropped.push(DroppedTarget {
-                            job: job.job_name.clone(),
-                            discovered_labels,
-                        }),
+                        TargetOutcome::Dropped { discovered_labels } => {
+                            dropped.push(DroppedTarget {
+                                job: job.job_name.clone(),
+                                discovered_labels,
+                            })
+                        }
                         TargetOutcome::Invalid {
                             discovered_labels,
                             reason,
@@ -166,6 +176,12 @@ impl ScrapeManager {
                     }
                 }
             }
+            files.kubernetes.retain(|name, i| {
+                config
+                    .scrape_configs
+                    .iter()
+                    .any(|j| j.job_name == name && i < j.kubernetes_sd_configs.len())
+            });
         }
         *self.dropped.lock() = dropped;
         *self.pools.lock() = pools;
@@ -188,7 +204,14 @@ impl ScrapeManager {
                 target: target.clone(),
                 health: Arc::clone(&health),
             };
-            match ScrapeLoop::new(Arc::clone(&self.db), Arc::clone(&self.metadata), &job, target, health) {
+            match ScrapeLoop::new(
+                Arc::clone(&self.db),
+                Arc::clone(&self.metadata),
+                Arc::clone(&self.exemplars),
+                &job,
+                target,
+                health,
+            ) {
                 Ok(scrape_loop) => {
                     tokio::spawn(scrape_loop.run(cancel.clone()));
                     loops.insert(key, Loop { active, cancel });
@@ -203,6 +226,7 @@ impl ScrapeManager {
     /// Starts the periodic file-discovery refresh.
     pub fn start_refresh(self: &Arc<Self>, every: Duration) {
         let manager = Arc::clone(self);
+        let kubernetes_changed = self.files.lock().kubernetes.changed();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -211,6 +235,7 @@ impl ScrapeManager {
                 tokio::select! {
                     () = manager.shutdown.cancelled() => break,
                     _ = ticker.tick() => manager.sync_targets(),
+                    () = kubernetes_changed.notified() => manager.sync_targets(),
                 }
             }
         });
@@ -218,8 +243,17 @@ impl ScrapeManager {
 
     /// Active targets, sorted by job and labels.
     pub fn active_targets(&self) -> Vec<ActiveTarget> {
-        let mut out: Vec<ActiveTarget> = self.loops.lock().values().map(|l| l.active.clone()).collect();
-        out.sort_by(|a, b| a.job.cmp(&b.job).then_with(|| a.target.labels.cmp(&b.target.labels)));
+        let mut out: Vec<ActiveTarget> = self
+            .loops
+            .lock()
+            .values()
+            .map(|l| l.active.clone())
+            .collect();
+        out.sort_by(|a, b| {
+            a.job
+                .cmp(&b.job)
+                .then_with(|| a.target.labels.cmp(&b.target.labels))
+        });
         out
     }
 
@@ -238,6 +272,7 @@ impl ScrapeManager {
 struct ScrapeLoop {
     db: Arc<Db>,
     metadata: MetadataSink,
+    exemplars: Arc<ExemplarStore>,
     client: reqwest::Client,
     http: lgtm_common::http_client::HttpClientConfig,
     target: Target,
@@ -251,6 +286,7 @@ impl ScrapeLoop {
     fn new(
         db: Arc<Db>,
         metadata: MetadataSink,
+        exemplars: Arc<ExemplarStore>,
         job: &ScrapeConfig,
         target: Target,
         health: Arc<RwLock<TargetHealth>>,
@@ -266,6 +302,7 @@ impl ScrapeLoop {
         Ok(Self {
             db,
             metadata,
+            exemplars,
             client,
             http: job.http.clone(),
             rules: SampleRules {
@@ -356,7 +393,8 @@ impl ScrapeLoop {
             }
             body.extend_from_slice(&chunk);
         }
-        let text = String::from_utf8(body).map_err(|_| "invalid UTF-8 in scrape body".to_owned())?;
+        let text =
+            String::from_utf8(body).map_err(|_| "invalid UTF-8 in scrape body".to_owned())?;
         exposition::parse(&text, format).map_err(|e| e.to_string())
     }
 
@@ -379,9 +417,21 @@ impl ScrapeLoop {
         let batch: Vec<SeriesSamples> = result
             .samples
             .into_iter()
-            .map(|s| SeriesSamples {
-                labels: s.labels,
-                samples: vec![(s.t, s.v)],
+            .map(|s| {
+                if let Some(e) = s.exemplar {
+                    self.exemplars.add(
+                        &s.labels,
+                        Exemplar {
+                            labels: e.labels,
+                            value: e.value,
+                            timestamp: e.timestamp_ms.unwrap_or(s.t),
+                        },
+                    );
+                }
+                SeriesSamples {
+                    labels: s.labels,
+                    samples: vec![(s.t, s.v)],
+                }
             })
             .collect();
         if let Err(e) = self.db.append(&batch).await {

@@ -51,6 +51,8 @@ pub struct ScrapedSample {
     pub t: i64,
     /// Value.
     pub v: f64,
+    /// The exemplar exposed with the sample (OpenMetrics), timestamp defaulted to the scrape's.
+    pub exemplar: Option<super::exposition::Exemplar>,
 }
 
 /// Outcome of one scrape, as the targets API and the synthetic series report it.
@@ -113,6 +115,7 @@ impl TargetScrapeState {
                 labels: labels.clone(),
                 t: scrape_ts,
                 v: stale_nan(),
+                exemplar: None,
             });
         }
         result.samples.extend(current);
@@ -132,6 +135,7 @@ impl TargetScrapeState {
                 labels: target_labels.with("__name__", name),
                 t: scrape_ts,
                 v: value,
+                exemplar: None,
             });
         }
         result
@@ -158,10 +162,15 @@ impl TargetScrapeState {
                 (true, Some(t)) => t,
                 _ => scrape_ts,
             };
+            let exemplar = sample.exemplar.clone().map(|mut e| {
+                e.timestamp_ms.get_or_insert(scrape_ts);
+                e
+            });
             out.push(ScrapedSample {
                 labels,
                 t,
                 v: sample.value,
+                exemplar,
             });
         }
         if rules.sample_limit > 0 && out.len() as u64 > rules.sample_limit {
@@ -248,7 +257,8 @@ mod tests {
 
     #[test]
     fn clashing_labels_become_exported_unless_honored() {
-        let scraped = Labels::from_pairs([("__name__", "m"), ("job", "inner"), ("exported_job", "x")]);
+        let scraped =
+            Labels::from_pairs([("__name__", "m"), ("job", "inner"), ("exported_job", "x")]);
         let merged = merge_target_labels(&scraped, &target(), false);
         assert_eq!(
             merged.to_string(),
@@ -281,23 +291,38 @@ mod tests {
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].labels.metric_name(), Some("b"));
         assert_eq!(stale[0].t, 2000);
-        let a = r2.samples.iter().find(|s| s.labels.metric_name() == Some("a")).unwrap();
+        let a = r2
+            .samples
+            .iter()
+            .find(|s| s.labels.metric_name() == Some("a"))
+            .unwrap();
         assert_eq!(a.t, 500, "explicit timestamp honoured");
 
-        let r3 = state.process(&target(), &rules(), Err("connection refused".into()), 3000, 0.0);
+        let r3 = state.process(
+            &target(),
+            &rules(),
+            Err("connection refused".into()),
+            3000,
+            0.0,
+        );
         assert_eq!(r3.error.as_deref(), Some("connection refused"));
         let stale: Vec<_> = r3.samples.iter().filter(|s| is_stale_nan(s.v)).collect();
         assert_eq!(stale.len(), 1, "every series of a failed scrape goes stale");
-        let up = r3.samples.iter().find(|s| s.labels.metric_name() == Some("up")).unwrap();
+        let up = r3
+            .samples
+            .iter()
+            .find(|s| s.labels.metric_name() == Some("up"))
+            .unwrap();
         assert_eq!(up.v, 0.0);
     }
 
     #[test]
     fn metric_relabeling_and_limits() {
         let mut rules = rules();
-        rules.metric_relabel_configs =
-            serde_yaml_ng::from_str("- source_labels: [__name__]\n  regex: 'go_.*'\n  action: drop\n")
-                .unwrap();
+        rules.metric_relabel_configs = serde_yaml_ng::from_str(
+            "- source_labels: [__name__]\n  regex: 'go_.*'\n  action: drop\n",
+        )
+        .unwrap();
         let body = parse("go_gc 1\nkeep 2\n", Format::PrometheusText).unwrap();
         let mut state = TargetScrapeState::default();
         let r = state.process(&target(), &rules, Ok(&body), 1, 0.0);
@@ -323,8 +348,18 @@ mod tests {
     #[test]
     fn timestamps_ignored_without_honor_timestamps() {
         let body = parse("a 1 500\n", Format::PrometheusText).unwrap();
-        let r = TargetScrapeState::default().process(&target(), &SampleRules::default(), Ok(&body), 9000, 0.0);
-        let a = r.samples.iter().find(|s| s.labels.metric_name() == Some("a")).unwrap();
+        let r = TargetScrapeState::default().process(
+            &target(),
+            &SampleRules::default(),
+            Ok(&body),
+            9000,
+            0.0,
+        );
+        let a = r
+            .samples
+            .iter()
+            .find(|s| s.labels.metric_name() == Some("a"))
+            .unwrap();
         assert_eq!(a.t, 9000);
     }
 }
