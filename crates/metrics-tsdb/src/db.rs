@@ -450,7 +450,8 @@ impl Db {
         let range = self.block_range_ms;
         let start = min.div_euclid(range) * range;
         let end = start + range;
-        (max - start >= range * 3 / 2).then_some((start, end))
+        // Prometheus' `compactable()`: the head spans more than 1.5 block ranges.
+        (max - min > range / 2 * 3).then_some((start, end))
     }
 
     async fn cut_block(&self, (start, end): (i64, i64)) -> Result<(), DbError> {
@@ -771,16 +772,24 @@ mod tests {
         db.append(&[batch("stays", &long)]).await.unwrap();
         assert_eq!(db.head().num_series(), 2);
         db.maintain(20_000).await.unwrap();
-        assert_eq!(db.head().num_series(), 1, "the stopped series left the head");
+        assert_eq!(
+            db.head().num_series(),
+            1,
+            "the stopped series left the head"
+        );
         assert!(db.head().label_values("job") == vec!["stays"]);
         // Its data is still queryable from the block, and it may come back.
-        let gone = db.select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX).unwrap();
+        let gone = db
+            .select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX)
+            .unwrap();
         assert_eq!(gone[0].1, vec![(1000, 1.0)]);
         db.append(&[batch("gone", &[(25_000, 2.0)])]).await.unwrap();
         drop(db);
         let (db, report) = Db::open(options).unwrap();
         assert_eq!(report.orphan_samples, 0);
-        let gone = db.select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX).unwrap();
+        let gone = db
+            .select(&[Matcher::equal("job", "gone")], i64::MIN, i64::MAX)
+            .unwrap();
         assert_eq!(gone[0].1, vec![(1000, 1.0), (25_000, 2.0)]);
     }
 
