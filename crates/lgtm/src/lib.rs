@@ -24,17 +24,20 @@ use serde::Deserialize;
 /// A component `lgtm` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Component {
+    /// The Alertmanager replacement (started first: the others send it alerts).
+    AlertRouter,
     /// The Prometheus replacement.
     MetricsTsdb,
 }
 
 impl Component {
     /// Every component that exists, in start order.
-    pub const ALL: &'static [Component] = &[Component::MetricsTsdb];
+    pub const ALL: &'static [Component] = &[Component::AlertRouter, Component::MetricsTsdb];
 
     /// The name used in `-target`.
     pub fn name(self) -> &'static str {
         match self {
+            Component::AlertRouter => "alert-router",
             Component::MetricsTsdb => "metrics-tsdb",
         }
     }
@@ -46,6 +49,17 @@ impl Component {
     /// Upstream flags that make the embedded defaults: loopback, upstream port, `data_dir`.
     fn default_args(self, data_dir: &Path) -> Vec<(String, String)> {
         match self {
+            Component::AlertRouter => vec![
+                ("web.listen-address".into(), "127.0.0.1:9093".into()),
+                (
+                    "storage.path".into(),
+                    data_dir.join("alertmanager").display().to_string(),
+                ),
+                (
+                    "config.file".into(),
+                    data_dir.join("alertmanager.yml").display().to_string(),
+                ),
+            ],
             Component::MetricsTsdb => vec![
                 ("web.listen-address".into(), "127.0.0.1:9090".into()),
                 (
@@ -109,6 +123,9 @@ pub struct FileConfig {
     /// `metrics-tsdb` section.
     #[serde(default)]
     pub metrics_tsdb: Option<ComponentSection>,
+    /// `alert-router` section.
+    #[serde(default)]
+    pub alert_router: Option<ComponentSection>,
 }
 
 /// What to run, resolved from flags and the file.
@@ -118,7 +135,13 @@ pub struct Plan {
     pub components: Vec<(Component, Vec<String>)>,
     /// `-log.level`.
     pub log_level: String,
+    /// Root of local storage.
+    pub data_dir: PathBuf,
 }
+
+/// The configuration `alert-router` gets when none is given: one receiver that notifies
+/// nobody, so alerts are accepted, grouped and visible in the API and amtool.
+pub const DEFAULT_ALERTMANAGER_CONFIG: &str = "# Written by lgtm: the embedded default. Replace with your Alertmanager configuration.\nroute:\n  receiver: default\nreceivers:\n  - name: default\n";
 
 /// `lgtm`'s own flags (Go style, as Loki's).
 pub fn flag_set() -> FlagSet {
@@ -167,12 +190,14 @@ where
     for component in resolve_targets(&target)? {
         let section = match component {
             Component::MetricsTsdb => file.metrics_tsdb.clone().unwrap_or_default(),
+            Component::AlertRouter => file.alert_router.clone().unwrap_or_default(),
         };
         components.push((component, merge_args(component, &data_dir, &section.args)));
     }
     Ok(Plan {
         components,
         log_level: flags.get_str("log.level").unwrap_or("info").to_owned(),
+        data_dir,
     })
 }
 
@@ -226,9 +251,29 @@ fn merge_args(component: Component, data_dir: &Path, user: &[String]) -> Vec<Str
 /// Starts every planned component and waits until `shutdown` or the first failure.
 pub async fn run(plan: Plan, shutdown: CancellationToken) -> Result<(), LgtmError> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (component, args) in plan.components {
+    for (component, args) in plan.components.clone() {
         let token = shutdown.child_token();
         match component {
+            Component::AlertRouter => {
+                let config = alert_router::Config::from_args(args).map_err(|e| LgtmError::Component {
+                    component: component.name(),
+                    message: e.to_string(),
+                })?;
+                let default_file = plan.data_dir.join("alertmanager.yml");
+                if config.config_file == default_file && !default_file.exists() {
+                    std::fs::create_dir_all(&plan.data_dir)
+                        .and_then(|()| std::fs::write(&default_file, DEFAULT_ALERTMANAGER_CONFIG))
+                        .map_err(|e| LgtmError::Component {
+                            component: component.name(),
+                            message: format!("writing {}: {e}", default_file.display()),
+                        })?;
+                }
+                tasks.spawn(async move {
+                    let result = alert_router::run(config, token).await.map_err(|e| e.to_string());
+                    (component, result)
+                });
+                tracing::info!(component = component.name(), "component started");
+            }
             Component::MetricsTsdb => {
                 let config = metrics_tsdb::server::Config::from_args(args).map_err(|e| {
                     LgtmError::Component {
@@ -276,10 +321,17 @@ mod tests {
     fn defaults_run_everything_on_loopback_under_data() {
         let plan = plan_from_args(Vec::<String>::new()).unwrap();
         assert_eq!(plan.components.len(), Component::ALL.len());
-        let (component, args) = &plan.components[0];
+        let (component, args) = &plan.components[1];
         assert_eq!(*component, Component::MetricsTsdb);
         assert!(args.contains(&"--web.listen-address=127.0.0.1:9090".to_owned()));
         assert!(args.contains(&"--storage.tsdb.path=data/metrics".to_owned()));
+        // Every component's merged defaults parse as that component's own flags.
+        metrics_tsdb::server::Config::from_args(args.clone()).unwrap();
+        let (component, args) = &plan.components[0];
+        assert_eq!(*component, Component::AlertRouter);
+        let config = alert_router::Config::from_args(args.clone()).unwrap();
+        assert_eq!(config.listen_address, "127.0.0.1:9093");
+        assert_eq!(config.config_file, PathBuf::from("data/alertmanager.yml"));
     }
 
     #[test]
@@ -305,7 +357,10 @@ mod tests {
     #[test]
     fn unknown_targets_and_keys_are_clear_errors() {
         let err = plan_from_args(["-target=trace-store"]).unwrap_err().to_string();
-        assert_eq!(err, "unknown target \"trace-store\" (available: all, metrics-tsdb)");
+        assert_eq!(
+            err,
+            "unknown target \"trace-store\" (available: all, alert-router, metrics-tsdb)"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.yaml");
         std::fs::write(&path, "metrics_tsdb:\n  argz: []\n").unwrap();
