@@ -5,10 +5,12 @@
 //! (remote write receiver), `lifecycle` (`/-/reload`; `/-/healthy` and `/-/ready` come from the
 //! shared HTTP scaffold).
 
+pub mod federate;
 pub mod lifecycle;
 pub mod query;
 pub mod read;
 pub mod render;
+pub mod rules;
 pub mod series;
 pub mod status;
 pub mod targets;
@@ -38,8 +40,14 @@ pub struct ApiOptions {
     pub enable_admin_api: bool,
     /// Largest decompressed remote-write body.
     pub max_write_bytes: usize,
+    /// `--web.enable-otlp-receiver`.
+    pub enable_otlp_receiver: bool,
+    /// `--enable-feature=otlp-native-delta-ingestion`: store OTLP delta points as they come.
+    pub otlp_native_delta_ingestion: bool,
     /// Default `--query.timeout`.
     pub query_timeout: std::time::Duration,
+    /// `--query.max-concurrency`: queries beyond it wait for a slot, as in Prometheus.
+    pub max_concurrent_queries: usize,
 }
 
 impl Default for ApiOptions {
@@ -49,7 +57,10 @@ impl Default for ApiOptions {
             enable_lifecycle: false,
             enable_admin_api: false,
             max_write_bytes: 32 << 20,
+            enable_otlp_receiver: false,
+            otlp_native_delta_ingestion: false,
             query_timeout: std::time::Duration::from_secs(120),
+            max_concurrent_queries: 20,
         }
     }
 }
@@ -73,6 +84,10 @@ pub trait ConfigReloader: Send + Sync + std::fmt::Debug {
     fn reload(&self) -> Result<(), String>;
     /// The effective configuration as YAML.
     fn config_yaml(&self) -> String;
+    /// The `otlp:` block of the running configuration, for the OTLP receiver.
+    fn otlp_config(&self) -> Option<crate::config::OtlpConfig> {
+        None
+    }
 }
 
 /// Shared state of every handler.
@@ -84,6 +99,10 @@ pub struct ApiState {
     pub engine: Engine,
     /// API settings.
     pub options: ApiOptions,
+    /// Exemplars from remote write and scrapes.
+    pub exemplars: Arc<crate::exemplars::ExemplarStore>,
+    /// Query slots (`--query.max-concurrency`).
+    pub query_slots: Arc<tokio::sync::Semaphore>,
     /// Flags as `/api/v1/status/flags` reports them.
     pub flags: BTreeMap<String, String>,
     /// Server start time.
@@ -96,6 +115,8 @@ pub struct ApiState {
     pub reloader: Option<Arc<dyn ConfigReloader>>,
     /// Result of the last reload, for runtimeinfo.
     pub last_reload: RwLock<(bool, SystemTime)>,
+    /// The rule manager (and through it the notifier), when rules run.
+    pub rules: Option<Arc<crate::rules::RuleManager>>,
 }
 
 impl ApiState {
@@ -104,6 +125,10 @@ impl ApiState {
         Self {
             db,
             engine,
+            exemplars: Arc::new(crate::exemplars::ExemplarStore::default()),
+            query_slots: Arc::new(tokio::sync::Semaphore::new(
+                options.max_concurrent_queries.max(1),
+            )),
             options,
             flags: BTreeMap::new(),
             start_time: SystemTime::now(),
@@ -111,6 +136,7 @@ impl ApiState {
             scrape: None,
             reloader: None,
             last_reload: RwLock::new((true, SystemTime::now())),
+            rules: None,
         }
     }
 }
@@ -142,10 +168,15 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/federate", get(federate::federate))
         .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/otlp/v1/metrics", post(crate::otlp::otlp_write))
         .route("/api/v1/read", post(read::remote_read))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/scrape_pools", get(targets::scrape_pools))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route(
             "/-/reload",
             post(lifecycle::reload)
@@ -189,9 +220,9 @@ fn parse_time_bound(params: &Params, name: &str, default: i64) -> Result<i64, Ap
 fn parse_limit(params: &Params) -> Result<usize, ApiError> {
     match params.get("limit") {
         None | Some("") => Ok(0),
-        Some(value) => value
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_param("limit", "cannot parse \"limit\" to a valid limit")),
+        Some(value) => value.parse::<usize>().map_err(|_| {
+            ApiError::invalid_param("limit", "cannot parse \"limit\" to a valid limit")
+        }),
     }
 }
 

@@ -67,6 +67,12 @@ fn put_varint(out: &mut Vec<u8>, v: i64) {
     put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
+/// A series with its `(timestamp ms, value)` samples, the unit blocks are written and read in.
+pub type SeriesData = (Labels, Vec<(i64, f64)>);
+
+/// A series' chunk references `(min_time, max_time, offset, length)` while writing.
+type ChunkRefs = Vec<(i64, i64, u64, u64)>;
+
 /// What writing a block produced, for its `meta.json`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WrittenStats {
@@ -83,12 +89,12 @@ pub struct WrittenStats {
 /// Writes `series` (sorted by labels, samples in time order) as a block into `dir`.
 pub fn write_block<I>(dir: &Path, series: I) -> Result<WrittenStats, BlockError>
 where
-    I: IntoIterator<Item = (Labels, Vec<(i64, f64)>)>,
+    I: IntoIterator<Item = SeriesData>,
 {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut chunks_data: Vec<u8> = Vec::new();
     let mut symbols: BTreeMap<String, u64> = BTreeMap::new();
-    let mut entries: Vec<(Labels, Vec<(i64, i64, u64, u64)>)> = Vec::new();
+    let mut entries: Vec<(Labels, ChunkRefs)> = Vec::new();
     let mut stats = WrittenStats::default();
     for (labels, samples) in series {
         if samples.is_empty() {
@@ -240,7 +246,12 @@ impl BlockReader {
             let bytes = c.bytes(len).ok_or_else(|| corrupt("symbol bytes"))?;
             symbols.push(String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("symbol utf-8"))?);
         }
-        let symbol = |r: u64| symbols.get(r as usize).cloned().ok_or_else(|| corrupt("symbol reference"));
+        let symbol = |r: u64| {
+            symbols
+                .get(r as usize)
+                .cloned()
+                .ok_or_else(|| corrupt("symbol reference"))
+        };
         let n_series = c.uvarint().ok_or_else(|| corrupt("series count"))?;
         let mut series = Vec::with_capacity(n_series.min(1 << 24) as usize);
         let mut postings = Postings::default();
@@ -261,10 +272,18 @@ impl BlockReader {
                 let max = min.wrapping_add(c.uvarint().ok_or_else(|| corrupt("chunk max"))? as i64);
                 let offset = c.uvarint().ok_or_else(|| corrupt("chunk offset"))?;
                 let len = c.uvarint().ok_or_else(|| corrupt("chunk length"))?;
-                refs.push(ChunkRef { min, max, offset, len });
+                refs.push(ChunkRef {
+                    min,
+                    max,
+                    offset,
+                    len,
+                });
                 prev_max = max;
             }
-            postings.add(i as SeriesRef, labels.iter().map(|l| (l.name.as_str(), l.value.as_str())));
+            postings.add(
+                i as SeriesRef,
+                labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+            );
             series.push((labels, refs));
         }
         let chunks_path = dir.join(CHUNKS_FILE);
@@ -299,7 +318,7 @@ impl BlockReader {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, BlockError> {
+    ) -> Result<Vec<SeriesData>, BlockError> {
         let mut out = Vec::new();
         for r in self.postings.select(matchers) {
             let Some((labels, refs)) = self.series.get(r as usize) else {
@@ -339,10 +358,15 @@ mod tests {
             .map(|i| {
                 (
                     Labels::from_pairs([
-                        ("__name__", if i % 2 == 0 { "even" } else { "odd" }.to_owned()),
+                        (
+                            "__name__",
+                            if i % 2 == 0 { "even" } else { "odd" }.to_owned(),
+                        ),
                         ("i", i.to_string()),
                     ]),
-                    (0..300).map(|s| (s * 15_000, (i * 1000 + s) as f64)).collect(),
+                    (0..300)
+                        .map(|s| (s * 15_000, (i * 1000 + s) as f64))
+                        .collect(),
                 )
             })
             .collect()
@@ -358,7 +382,11 @@ mod tests {
         assert_eq!(stats.chunks, 50 * 3);
         let block = BlockReader::open(dir.path()).unwrap();
         let all = block
-            .select(&[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()], i64::MIN, i64::MAX)
+            .select(
+                &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
+                i64::MIN,
+                i64::MAX,
+            )
             .unwrap();
         let mut expected = input;
         expected.sort_by(|a, b| a.0.cmp(&b.0));
@@ -383,7 +411,10 @@ mod tests {
         std::fs::write(&path, &data).unwrap();
         assert!(matches!(
             BlockReader::open(dir.path()),
-            Err(BlockError::Corrupt { reason: "checksum mismatch", .. })
+            Err(BlockError::Corrupt {
+                reason: "checksum mismatch",
+                ..
+            })
         ));
     }
 }

@@ -193,7 +193,11 @@ impl GlobalConfig {
 
     /// External labels as a label set.
     pub fn external_labels(&self) -> Labels {
-        Labels::from_pairs(self.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())))
+        Labels::from_pairs(
+            self.external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        )
     }
 }
 
@@ -308,6 +312,12 @@ pub struct OtlpConfig {
     /// Promote scope metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote_scope_metadata: Option<bool>,
+    /// Prefix `key` to escaped label names starting with a single `_` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_name_underscore_sanitization: Option<bool>,
+    /// Keep runs of `_` in escaped label names (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_name_preserve_multiple_underscores: Option<bool>,
 }
 
 impl Config {
@@ -326,7 +336,9 @@ impl Config {
     pub fn apply_defaults_and_validate(&mut self) -> Result<(), ConfigError> {
         for name in self.global.external_labels.keys() {
             if !is_valid_label_name(name) {
-                return Err(ConfigError::Invalid(format!("{name:?} is not a valid label name")));
+                return Err(ConfigError::Invalid(format!(
+                    "{name:?} is not a valid label name"
+                )));
             }
         }
         if let Some(timeout) = self.global.scrape_timeout
@@ -335,6 +347,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "global scrape timeout greater than scrape interval".into(),
             ));
+        }
+        if let Some(otlp) = &mut self.otlp {
+            otlp.validate()?;
         }
         let mut seen = HashSet::new();
         for job in &mut self.scrape_configs {
@@ -348,7 +363,10 @@ impl Config {
         }
         for rw in &self.remote_write {
             if url::Url::parse(&rw.url).is_err() {
-                return Err(ConfigError::Invalid(format!("invalid remote write url {:?}", rw.url)));
+                return Err(ConfigError::Invalid(format!(
+                    "invalid remote write url {:?}",
+                    rw.url
+                )));
             }
             rw.http
                 .validate()

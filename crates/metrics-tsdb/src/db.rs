@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use lgtm_common::blocks::{BlockCatalog, BlockId, BlockMeta};
 
-use crate::block::{BlockError, BlockReader, write_block};
+use crate::block::{BlockError, BlockReader, SeriesData, write_block};
 use crate::head::{AppendError, Head, HeadOptions};
 use crate::index::SeriesRef;
 use crate::wal_record::{self, KIND_SAMPLES, KIND_SERIES, RefSample};
@@ -380,7 +380,7 @@ impl Db {
         matchers: &[lgtm_common::labels::Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, DbError> {
+    ) -> Result<Vec<SeriesData>, DbError> {
         let blocks: Vec<Arc<LoadedBlock>> = self
             .blocks
             .read()

@@ -308,7 +308,10 @@ impl Head {
             }
             index.postings.remove(
                 series.series_ref,
-                series.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+                series
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_str(), l.value.as_str())),
             );
         }
         empty.len()

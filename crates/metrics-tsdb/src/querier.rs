@@ -20,7 +20,11 @@ impl<'a> DbQuerier<'a> {
 }
 
 impl Queryable for DbQuerier<'_> {
-    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Series>, StorageError> {
         let selected = self
             .db
             .select(matchers, hints.start_ms, hints.end_ms)

@@ -128,7 +128,9 @@ fn validate_labels(labels: Vec<Label>) -> Result<Labels, WriteError> {
     // Senders send labels sorted and unique (the spec requires it): accept those in one pass
     // without sorting or allocating again.
     let canonical = labels.windows(2).all(|w| w[0].name < w[1].name)
-        && labels.iter().all(|l| !l.name.is_empty() && !l.value.is_empty());
+        && labels
+            .iter()
+            .all(|l| !l.name.is_empty() && !l.value.is_empty());
     if canonical {
         let set = Labels::from_sorted_unchecked(labels);
         if set.metric_name().is_none() {
@@ -213,18 +215,15 @@ pub fn decode_v2(body: &[u8]) -> Result<DecodedWrite, WriteError> {
         ));
     }
     let symbol = |r: u32| -> Result<&str, WriteError> {
-        symbols
-            .get(r as usize)
-            .map(String::as_str)
-            .ok_or_else(|| {
-                WriteError::Invalid(format!(
-                    "symbol reference {r} out of range (symbols table has {} entries)",
-                    symbols.len()
-                ))
-            })
+        symbols.get(r as usize).map(String::as_str).ok_or_else(|| {
+            WriteError::Invalid(format!(
+                "symbol reference {r} out of range (symbols table has {} entries)",
+                symbols.len()
+            ))
+        })
     };
     let pairs = |refs: &[u32]| -> Result<Vec<Label>, WriteError> {
-        if refs.len() % 2 != 0 {
+        if !refs.len().is_multiple_of(2) {
             return Err(WriteError::Invalid(format!(
                 "odd number of label references: {}",
                 refs.len()
@@ -278,7 +277,10 @@ mod tests {
 
     #[test]
     fn protocol_from_content_type() {
-        assert_eq!(WriteProtocol::from_content_type(None), Ok(WriteProtocol::V1));
+        assert_eq!(
+            WriteProtocol::from_content_type(None),
+            Ok(WriteProtocol::V1)
+        );
         assert_eq!(
             WriteProtocol::from_content_type(Some("application/x-protobuf")),
             Ok(WriteProtocol::V1)
@@ -336,7 +338,11 @@ mod tests {
     #[test]
     fn v1_rejects_bad_series() {
         for labels in [
-            vec![label("__name__", "up"), label("job", "a"), label("job", "b")],
+            vec![
+                label("__name__", "up"),
+                label("job", "a"),
+                label("job", "b"),
+            ],
             vec![label("job", "a")],
             vec![label("__name__", "up"), label("", "x")],
         ] {
@@ -356,13 +362,23 @@ mod tests {
                 Err(WriteError::Invalid(_))
             ));
         }
-        assert!(matches!(decode_v1(b"\xff\xff\xff"), Err(WriteError::Invalid(_))));
+        assert!(matches!(
+            decode_v1(b"\xff\xff\xff"),
+            Err(WriteError::Invalid(_))
+        ));
     }
 
     #[test]
     fn v2_resolves_symbols_and_checks_references() {
         let request = v2::Request {
-            symbols: vec!["".into(), "__name__".into(), "up".into(), "job".into(), "a".into(), "help text".into()],
+            symbols: vec![
+                "".into(),
+                "__name__".into(),
+                "up".into(),
+                "job".into(),
+                "a".into(),
+                "help text".into(),
+            ],
             timeseries: vec![v2::TimeSeries {
                 labels_refs: vec![1, 2, 3, 4],
                 samples: vec![v2::Sample {
@@ -379,16 +395,24 @@ mod tests {
             }],
         };
         let decoded = decode_v2(&request.encode_to_vec()).unwrap();
-        assert_eq!(decoded.series[0].labels.to_string(), r#"{__name__="up", job="a"}"#);
+        assert_eq!(
+            decoded.series[0].labels.to_string(),
+            r#"{__name__="up", job="a"}"#
+        );
         assert_eq!(decoded.series[0].samples, vec![(5, 2.0)]);
         assert_eq!(decoded.metadata[0].help, "help text");
         assert_eq!(decoded.metadata[0].metric_type, "gauge");
 
         let mut bad = request.clone();
         bad.timeseries[0].labels_refs = vec![1, 99];
-        assert!(matches!(decode_v2(&bad.encode_to_vec()), Err(WriteError::Invalid(m)) if m.contains("out of range")));
+        assert!(
+            matches!(decode_v2(&bad.encode_to_vec()), Err(WriteError::Invalid(m)) if m.contains("out of range"))
+        );
         let mut odd = request;
         odd.timeseries[0].labels_refs = vec![1, 2, 3];
-        assert!(matches!(decode_v2(&odd.encode_to_vec()), Err(WriteError::Invalid(_))));
+        assert!(matches!(
+            decode_v2(&odd.encode_to_vec()),
+            Err(WriteError::Invalid(_))
+        ));
     }
 }

@@ -78,6 +78,8 @@ pub struct Config {
     pub query_max_samples: usize,
     /// `--query.lookback-delta`.
     pub lookback_delta: Duration,
+    /// `--query.max-concurrency`.
+    pub query_max_concurrency: usize,
     /// `--log.level`.
     pub log_level: String,
     /// `--log.format`.
@@ -88,6 +90,11 @@ pub struct Config {
     pub object_store_url: Option<String>,
     /// Every flag with its value, for `/api/v1/status/flags`.
     pub flag_values: BTreeMap<String, String>,
+    /// `--rules.alert.for-outage-tolerance`, `--rules.alert.for-grace-period`,
+    /// `--rules.alert.resend-delay`.
+    pub rules: crate::rules::RuleManagerOptions,
+    /// `--alertmanager.notification-queue-capacity`.
+    pub notification_queue_capacity: usize,
 }
 
 impl Default for Config {
@@ -148,6 +155,26 @@ impl Config {
             )
             .int("query.max-concurrency", 20, "Maximum number of queries executed concurrently.")
             .string_list("enable-feature", &[], "Comma separated feature names to enable.")
+            .prom_duration(
+                "rules.alert.for-outage-tolerance",
+                Duration::from_secs(3600),
+                "Max time to tolerate prometheus outage for restoring \"for\" state of alert.",
+            )
+            .prom_duration(
+                "rules.alert.for-grace-period",
+                Duration::from_secs(600),
+                "Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.",
+            )
+            .prom_duration(
+                "rules.alert.resend-delay",
+                Duration::from_secs(60),
+                "Minimum amount of time to wait before resending an alert to Alertmanager.",
+            )
+            .int(
+                "alertmanager.notification-queue-capacity",
+                10_000,
+                "The capacity of the queue for pending Alertmanager notifications.",
+            )
             .string("log.level", "info", "Only log messages with the given severity or above.")
             .string("log.format", "logfmt", "Output format of log messages. One of: [logfmt, json]");
         flags
@@ -200,11 +227,31 @@ impl Config {
             lookback_delta: flags
                 .get_duration("query.lookback-delta")
                 .unwrap_or(Duration::from_secs(300)),
+            query_max_concurrency: flags
+                .get_i64("query.max-concurrency")
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(20),
             log_level: text("log.level"),
             log_format: text("log.format"),
             wal_fsync,
             object_store_url: Some(text("storage.object-store.url")).filter(|s| !s.is_empty()),
             flag_values: flags.rendered_values(),
+            rules: crate::rules::RuleManagerOptions {
+                resend_delay: flags
+                    .get_duration("rules.alert.resend-delay")
+                    .unwrap_or(Duration::from_secs(60)),
+                outage_tolerance: flags
+                    .get_duration("rules.alert.for-outage-tolerance")
+                    .unwrap_or(Duration::from_secs(3600)),
+                grace_period: flags
+                    .get_duration("rules.alert.for-grace-period")
+                    .unwrap_or(Duration::from_secs(600)),
+                ..crate::rules::RuleManagerOptions::default()
+            },
+            notification_queue_capacity: flags
+                .get_i64("alertmanager.notification-queue-capacity")
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(crate::notifier::DEFAULT_QUEUE_CAPACITY),
         })
     }
 }
@@ -215,6 +262,7 @@ struct FileConfig {
     path: Option<PathBuf>,
     current: RwLock<(PrometheusConfig, String)>,
     scrape: Arc<ScrapeManager>,
+    rules: Option<Arc<crate::rules::RuleManager>>,
 }
 
 impl FileConfig {
@@ -229,7 +277,10 @@ impl FileConfig {
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let config = PrometheusConfig::from_yaml(&text).map_err(|e| err(e.to_string()))?;
         for section in config.ignored_sections() {
-            tracing::warn!(section, "configuration section accepted but not supported yet");
+            tracing::warn!(
+                section,
+                "configuration section accepted but not supported yet"
+            );
         }
         Ok((config, text))
     }
@@ -238,6 +289,13 @@ impl FileConfig {
 impl ConfigReloader for FileConfig {
     fn reload(&self) -> Result<(), String> {
         let loaded = Self::load(self.path.as_ref()).map_err(|e| e.to_string())?;
+        if let Some(rules) = &self.rules {
+            rules
+                .notifier()
+                .apply_config(&loaded.0)
+                .map_err(|e| e.to_string())?;
+            rules.update(&loaded.0).map_err(|e| e.to_string())?;
+        }
         self.scrape.apply_config(&loaded.0);
         *self.current.write() = loaded;
         tracing::info!("completed loading of configuration file");
@@ -247,6 +305,10 @@ impl ConfigReloader for FileConfig {
     fn config_yaml(&self) -> String {
         let current = self.current.read();
         serde_yaml_ng::to_string(&current.0).unwrap_or_else(|_| current.1.clone())
+    }
+
+    fn otlp_config(&self) -> Option<crate::config::OtlpConfig> {
+        self.current.read().0.otlp.clone()
     }
 }
 
@@ -279,10 +341,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     db_options.wal.fsync = config.wal_fsync;
     db_options.retention_ms = config.retention_time.as_millis() as i64;
     if let Some(url) = &config.object_store_url {
-        let handle = lgtm_common::objstore::from_url(url).map_err(|e| ServerError::Flag(format!(
-            "--storage.object-store.url: {e}"
-        )))?;
-        db_options.object_store = Some(lgtm_common::blocks::BlockCatalog::from_handle(&handle, "blocks"));
+        let handle = lgtm_common::objstore::from_url(url)
+            .map_err(|e| ServerError::Flag(format!("--storage.object-store.url: {e}")))?;
+        db_options.object_store = Some(lgtm_common::blocks::BlockCatalog::from_handle(
+            &handle, "blocks",
+        ));
     }
     let db_options_for_open = db_options.clone();
     let (db, report) = tokio::task::spawn_blocking(move || Db::open(db_options_for_open))
@@ -308,25 +371,48 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
             enable_lifecycle: config.enable_lifecycle,
             enable_admin_api: config.enable_admin_api,
             query_timeout: config.query_timeout,
+            max_concurrent_queries: config.query_max_concurrency,
+            enable_otlp_receiver: config
+                .flag_values
+                .get("web.enable-otlp-receiver")
+                .is_some_and(|v| v == "true"),
+            otlp_native_delta_ingestion: config.flag_values.get("enable-feature").is_some_and(
+                |v| {
+                    v.split(',')
+                        .any(|f| f.trim() == "otlp-native-delta-ingestion")
+                },
+            ),
             ..ApiOptions::default()
         },
     );
     state.flags = config.flag_values.clone();
+    let max_exemplars = loaded
+        .0
+        .storage
+        .as_ref()
+        .and_then(|s| s.exemplars.as_ref())
+        .and_then(|e| e.max_exemplars)
+        .map_or(crate::exemplars::DEFAULT_MAX_EXEMPLARS, |n| n as usize);
+    state.exemplars = Arc::new(crate::exemplars::ExemplarStore::new(max_exemplars));
     let scrape = ScrapeManager::new(
         Arc::clone(&state.db),
         Arc::clone(&state.metadata),
+        Arc::clone(&state.exemplars),
         shutdown.clone(),
     );
     scrape.apply_config(&loaded.0);
     scrape.start_refresh(file_sd_refresh(&loaded.0));
     state.scrape = Some(Arc::clone(&scrape));
+    let registry = Registry::with_process_metrics();
+    let rules = start_rules(&config, &state, &loaded.0, &registry, &shutdown)?;
+    state.rules = Some(Arc::clone(&rules));
     state.reloader = Some(Arc::new(FileConfig {
         current: RwLock::new(loaded),
         path: config.config_file.clone(),
         scrape,
+        rules: Some(rules),
     }) as Arc<dyn ConfigReloader>);
     let state = Arc::new(state);
-    let registry = Registry::with_process_metrics();
     let readiness = Readiness::not_ready("starting");
     let server = HttpServer::builder("metrics-tsdb")
         .router(api::router(Arc::clone(&state)))
@@ -358,6 +444,59 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         })
     });
     Ok(Running { addr, task })
+}
+
+/// Starts the notifier and the rule manager with the configuration's `alerting` and
+/// `rule_files`; invalid rule files stop the start-up, as in Prometheus.
+fn start_rules(
+    config: &Config,
+    state: &ApiState,
+    loaded: &PrometheusConfig,
+    registry: &Registry,
+    shutdown: &CancellationToken,
+) -> Result<Arc<crate::rules::RuleManager>, ServerError> {
+    let config_err = |message: String| ServerError::Config {
+        path: config
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        message,
+    };
+    let notifier = crate::notifier::Notifier::new(
+        config.notification_queue_capacity,
+        crate::notifier::NotifierMetrics::register(registry),
+    );
+    notifier
+        .apply_config(loaded)
+        .map_err(|e| config_err(e.to_string()))?;
+    notifier.spawn(shutdown.clone());
+    let mut opts = config.rules.clone();
+    opts.external_url = config.external_url.clone().unwrap_or_else(|| {
+        let port = config.listen_address.rsplit(':').next().unwrap_or("9090");
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        format!("http://{host}:{port}")
+    });
+    opts.base_dir = config
+        .config_file
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(std::path::Path::to_path_buf);
+    let rules = crate::rules::RuleManager::new(
+        Arc::clone(&state.db),
+        state.engine.clone(),
+        notifier,
+        lgtm_common::clock::SystemClock::shared(),
+        opts,
+        Some(registry),
+        shutdown.clone(),
+    );
+    rules
+        .update(loaded)
+        .map_err(|e| config_err(e.to_string()))?;
+    Ok(rules)
 }
 
 /// Cuts blocks, applies retention and uploads blocks once a minute.
@@ -423,7 +562,9 @@ mod tests {
         assert!(config.enable_lifecycle);
         assert_eq!(config.query_timeout, Duration::from_secs(30));
         // kingpin: unknown flags and `=value` on bools are errors naming the flag.
-        let err = Config::from_args(["--no-such-flag"]).unwrap_err().to_string();
+        let err = Config::from_args(["--no-such-flag"])
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "unknown long flag '--no-such-flag'");
         assert!(Config::from_args(["--storage.tsdb.wal-fsync=bogus"]).is_err());
     }

@@ -191,7 +191,11 @@ mod tests {
         for cut in 1..buf.len() {
             assert!(decode_series(&buf[..cut]).is_err(), "cut {cut}");
         }
-        let s = encode_samples(&[RefSample { series: 1, t: 5, v: 1.0 }]);
+        let s = encode_samples(&[RefSample {
+            series: 1,
+            t: 5,
+            v: 1.0,
+        }]);
         for cut in 1..s.len() {
             assert!(decode_samples(&s[..cut]).is_err(), "cut {cut}");
         }

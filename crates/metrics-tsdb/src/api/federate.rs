@@ -35,7 +35,11 @@ fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         lgtm_promql::value::fmt_go_float(v)
     }
@@ -83,7 +87,10 @@ pub async fn federate(State(state): State<Arc<ApiState>>, params: Params) -> Res
             let _ = writeln!(body, " {} {t}", format_value(*v));
         }
         Ok((
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             body,
         )
             .into_response())

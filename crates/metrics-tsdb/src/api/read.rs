@@ -102,13 +102,14 @@ pub async fn remote_read(State(state): State<Arc<ApiState>>, body: Bytes) -> Res
             Ok(m) => m,
             Err(e) => return text(StatusCode::BAD_REQUEST, &e),
         };
-        let selected = match state
-            .db
-            .select(&matchers, query.start_timestamp_ms, query.end_timestamp_ms)
-        {
-            Ok(s) => s,
-            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        };
+        let selected =
+            match state
+                .db
+                .select(&matchers, query.start_timestamp_ms, query.end_timestamp_ms)
+            {
+                Ok(s) => s,
+                Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            };
         let mut result = pb::QueryResult::default();
         for (labels, samples) in selected {
             let labels = proto_labels(&labels);

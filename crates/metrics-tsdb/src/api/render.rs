@@ -121,8 +121,11 @@ impl Serialize for MatrixElement<'_> {
             map.serialize_entry("values", &values)?;
         }
         if !s.histograms.is_empty() {
-            let values: Vec<HistogramPair<'_>> =
-                s.histograms.iter().map(|p| HistogramPair(p.t, &p.h)).collect();
+            let values: Vec<HistogramPair<'_>> = s
+                .histograms
+                .iter()
+                .map(|p| HistogramPair(p.t, &p.h))
+                .collect();
             map.serialize_entry("histograms", &values)?;
         }
         map.end()
@@ -176,16 +179,28 @@ mod tests {
             json(&v),
             r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"\u003ca\u0026b\u003e"},"value":[1435781451.780,"1"]}]}"#
         );
-        let s = Value::Scalar { t: 2000, v: f64::NAN };
+        let s = Value::Scalar {
+            t: 2000,
+            v: f64::NAN,
+        };
         assert_eq!(json(&s), r#"{"resultType":"scalar","result":[2,"NaN"]}"#);
         let mut series = Series::new(labels);
-        series.floats = vec![FPoint { t: 1000, f: f64::INFINITY }, FPoint { t: 1001, f: -0.5 }];
+        series.floats = vec![
+            FPoint {
+                t: 1000,
+                f: f64::INFINITY,
+            },
+            FPoint { t: 1001, f: -0.5 },
+        ];
         let m = Value::Matrix(vec![series]);
         assert_eq!(
             json(&m),
             r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"\u003ca\u0026b\u003e"},"values":[[1,"+Inf"],[1.001,"-0.5"]]}]}"#
         );
-        let st = Value::String { t: 5, v: "x".into() };
+        let st = Value::String {
+            t: 5,
+            v: "x".into(),
+        };
         assert_eq!(json(&st), r#"{"resultType":"string","result":[0.005,"x"]}"#);
     }
 }

@@ -17,7 +17,8 @@ use super::ApiState;
 pub const COMPATIBLE_PROMETHEUS_VERSION: &str = "3.5.0";
 
 fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// `GET /api/v1/status/buildinfo`. No `application`/`features`: Grafana takes those for Mimir.
@@ -143,7 +144,10 @@ pub async fn tsdb(State(state): State<Arc<ApiState>>, params: Params) -> Respons
     let head = state.db.head();
     let stats = head.cardinality();
     let top = |map: BTreeMap<String, u64>| -> Vec<Stat> {
-        let mut v: Vec<Stat> = map.into_iter().map(|(name, value)| Stat { name, value }).collect();
+        let mut v: Vec<Stat> = map
+            .into_iter()
+            .map(|(name, value)| Stat { name, value })
+            .collect();
         v.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.name.cmp(&b.name)));
         v.truncate(limit);
         v

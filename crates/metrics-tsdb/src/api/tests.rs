@@ -508,12 +508,24 @@ async fn exemplars_from_remote_write_are_queryable() {
     let req = pb::WriteRequest {
         timeseries: vec![pb::TimeSeries {
             labels: vec![
-                pb::Label { name: "__name__".into(), value: "http_request_duration_seconds_bucket".into() },
-                pb::Label { name: "le".into(), value: "0.5".into() },
+                pb::Label {
+                    name: "__name__".into(),
+                    value: "http_request_duration_seconds_bucket".into(),
+                },
+                pb::Label {
+                    name: "le".into(),
+                    value: "0.5".into(),
+                },
             ],
-            samples: vec![pb::Sample { value: 3.0, timestamp: 5000 }],
+            samples: vec![pb::Sample {
+                value: 3.0,
+                timestamp: 5000,
+            }],
             exemplars: vec![pb::Exemplar {
-                labels: vec![pb::Label { name: "trace_id".into(), value: "4bf92f3577b34da6".into() }],
+                labels: vec![pb::Label {
+                    name: "trace_id".into(),
+                    value: "4bf92f3577b34da6".into(),
+                }],
                 value: 0.42,
                 timestamp: 4500,
             }],
@@ -521,7 +533,9 @@ async fn exemplars_from_remote_write_are_queryable() {
         }],
         metadata: vec![],
     };
-    let body = snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap();
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap();
     let (status, _) = call(&f.state, post_write(body, "application/x-protobuf")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = get(

@@ -27,10 +27,8 @@ impl BitWriter {
             self.free = 8;
         }
         self.free -= 1;
-        if bit {
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= 1 << self.free;
-            }
+        if bit && let Some(last) = self.bytes.last_mut() {
+            *last |= 1 << self.free;
         }
     }
 
@@ -195,6 +193,9 @@ mod tests {
         let mut r = BitReader::new(&[0xff]);
         assert_eq!(r.read_bits(8), Ok(0xff));
         assert_eq!(r.read_bit(), Err(EndOfStream));
-        assert_eq!(BitReader::new(&[0x80, 0x80]).read_uvarint(), Err(EndOfStream));
+        assert_eq!(
+            BitReader::new(&[0x80, 0x80]).read_uvarint(),
+            Err(EndOfStream)
+        );
     }
 }

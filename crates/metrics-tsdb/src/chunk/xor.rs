@@ -6,8 +6,8 @@
 //! XOR-encoded value, and every later one as a delta-of-delta timestamp in 1, 16, 20, 24 or 68
 //! bits followed by the XOR of the value with its predecessor. Values are stored bit-exactly.
 
-use super::bstream::{BitReader, BitWriter, EndOfStream};
 use super::ChunkError;
+use super::bstream::{BitReader, BitWriter, EndOfStream};
 
 /// Size of the sample-count header.
 const HEADER_BYTES: usize = 2;
@@ -149,10 +149,7 @@ impl XorChunk {
         let trailing = delta.trailing_zeros() as u8;
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
             s.write_bit(false);
-            s.write_bits(
-                delta >> self.trailing,
-                64 - self.leading - self.trailing,
-            );
+            s.write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
             return;
         }
         self.leading = leading;
@@ -377,7 +374,9 @@ impl Iterator for XorIter<'_> {
             Ok(sample) => Some(Ok(sample)),
             Err(EndOfStream) => {
                 self.total = 0;
-                Some(Err(ChunkError::Corrupt("chunk ends before its last sample")))
+                Some(Err(ChunkError::Corrupt(
+                    "chunk ends before its last sample",
+                )))
             }
         }
     }
@@ -434,9 +433,15 @@ mod tests {
     fn out_of_order_is_rejected() {
         let mut c = XorChunk::new();
         c.append(10, 1.0).unwrap();
-        assert!(matches!(c.append(10, 2.0), Err(ChunkError::OutOfOrder { .. })));
+        assert!(matches!(
+            c.append(10, 2.0),
+            Err(ChunkError::OutOfOrder { .. })
+        ));
         c.append(20, 1.0).unwrap();
-        assert!(matches!(c.append(5, 2.0), Err(ChunkError::OutOfOrder { .. })));
+        assert!(matches!(
+            c.append(5, 2.0),
+            Err(ChunkError::OutOfOrder { .. })
+        ));
         assert_eq!(c.len(), 2);
     }
 
@@ -445,10 +450,7 @@ mod tests {
         let mut c = XorChunk::new();
         c.append(1000, 1.0).unwrap();
         // Header: count 1; zig-zag varint of 1000 = 2000 = 0xd0 0x0f; raw bits of 1.0.
-        assert_eq!(
-            c.bytes(),
-            &[0, 1, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]
-        );
+        assert_eq!(c.bytes(), &[0, 1, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]);
         c.append(1015, 1.0).unwrap();
         // Count 2; uvarint delta 15; value unchanged: a single 0 bit.
         assert_eq!(&c.bytes()[..2], &[0, 2]);

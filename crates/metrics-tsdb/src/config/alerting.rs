@@ -5,8 +5,8 @@ use lgtm_common::http_client::{HttpClientConfig, InlineHttpClient, deserialize_i
 use lgtm_common::relabel::RelabelConfig;
 use serde::{Deserialize, Serialize};
 
-use super::scrape::{FileSdConfig, KubernetesSdConfig, StaticConfig};
 use super::ConfigError;
+use super::scrape::{FileSdConfig, KubernetesSdConfig, StaticConfig};
 
 /// `alerting:`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

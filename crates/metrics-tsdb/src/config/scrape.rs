@@ -223,7 +223,11 @@ impl ScrapeConfig {
                 self.job_name
             )));
         }
-        match self.scheme.get_or_insert_with(|| "http".to_owned()).as_str() {
+        match self
+            .scheme
+            .get_or_insert_with(|| "http".to_owned())
+            .as_str()
+        {
             "http" | "https" => {}
             other => {
                 return Err(ConfigError::Invalid(format!(
@@ -232,7 +236,8 @@ impl ScrapeConfig {
                 )));
             }
         }
-        self.metrics_path.get_or_insert_with(|| "/metrics".to_owned());
+        self.metrics_path
+            .get_or_insert_with(|| "/metrics".to_owned());
         self.honor_timestamps.get_or_insert(true);
         if self.sample_limit.is_none() {
             self.sample_limit = global.sample_limit;
@@ -276,9 +281,15 @@ impl ScrapeConfig {
         [
             ("azure_sd_configs", self.azure_sd_configs.is_some()),
             ("consul_sd_configs", self.consul_sd_configs.is_some()),
-            ("digitalocean_sd_configs", self.digitalocean_sd_configs.is_some()),
+            (
+                "digitalocean_sd_configs",
+                self.digitalocean_sd_configs.is_some(),
+            ),
             ("docker_sd_configs", self.docker_sd_configs.is_some()),
-            ("dockerswarm_sd_configs", self.dockerswarm_sd_configs.is_some()),
+            (
+                "dockerswarm_sd_configs",
+                self.dockerswarm_sd_configs.is_some(),
+            ),
             ("dns_sd_configs", self.dns_sd_configs.is_some()),
             ("ec2_sd_configs", self.ec2_sd_configs.is_some()),
             ("eureka_sd_configs", self.eureka_sd_configs.is_some()),
@@ -389,7 +400,14 @@ impl InlineHttpClient for KubernetesSdConfig {
 }
 
 /// The roles Kubernetes discovery supports.
-pub const KUBERNETES_ROLES: &[&str] = &["node", "pod", "service", "endpoints", "endpointslice", "ingress"];
+pub const KUBERNETES_ROLES: &[&str] = &[
+    "node",
+    "pod",
+    "service",
+    "endpoints",
+    "endpointslice",
+    "ingress",
+];
 
 impl KubernetesSdConfig {
     fn validate(&self) -> Result<(), ConfigError> {
@@ -404,11 +422,60 @@ impl KubernetesSdConfig {
                 "cannot use 'kubeconfig_file' and 'api_server' simultaneously".into(),
             ));
         }
+        // Prometheus' remaining `SDConfig.UnmarshalYAML` rules, in its order.
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let custom_http = self.http != HttpClientConfig::default();
+        let own_namespace = self.namespaces.as_ref().is_some_and(|n| n.own_namespace);
+        if self.kubeconfig_file.is_some() && custom_http {
+            return invalid(
+                "cannot use a custom HTTP client configuration together with 'kubeconfig_file'",
+            );
+        }
+        if self.api_server.is_none() && custom_http {
+            return invalid(
+                "to use custom HTTP client configuration please provide the 'api_server' URL explicitly",
+            );
+        }
+        if self.api_server.is_some() && own_namespace {
+            return invalid(
+                "cannot use 'api_server' and 'namespaces.own_namespace' simultaneously",
+            );
+        }
+        if self.kubeconfig_file.is_some() && own_namespace {
+            return invalid(
+                "cannot use 'kubeconfig_file' and 'namespaces.own_namespace' simultaneously",
+            );
+        }
+        let allowed: &[&str] = match self.role.as_str() {
+            "endpointslice" => &["pod", "service", "endpointslice"],
+            "endpoints" => &["pod", "service", "endpoints"],
+            other => std::slice::from_ref(
+                KUBERNETES_ROLES
+                    .iter()
+                    .find(|r| **r == other)
+                    .unwrap_or(&""),
+            ),
+        };
+        let mut seen: Vec<&str> = Vec::new();
         for selector in &self.selectors {
             if !KUBERNETES_ROLES.contains(&selector.role.as_str()) {
                 return Err(ConfigError::Invalid(format!(
                     "unknown Kubernetes SD role {:?}",
                     selector.role
+                )));
+            }
+            if seen.contains(&selector.role.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "duplicated selector role: {}",
+                    selector.role
+                )));
+            }
+            seen.push(&selector.role);
+            if !allowed.contains(&selector.role.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{} role supports only {} selectors",
+                    self.role,
+                    allowed.join(", ")
                 )));
             }
         }

@@ -63,7 +63,9 @@ scrape_configs:
 
 #[test]
 fn timeout_is_capped_at_a_short_interval() {
-    let config = Config::from_yaml("global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: a\n").unwrap();
+    let config =
+        Config::from_yaml("global:\n  scrape_interval: 5s\nscrape_configs:\n  - job_name: a\n")
+            .unwrap();
     assert_eq!(config.scrape_configs[0].timeout().to_string(), "5s");
 }
 
@@ -78,9 +80,15 @@ fn prometheus_validation_errors() {
             "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n",
             "scrape timeout greater than scrape interval for scrape config with job name \"a\"",
         ),
-        ("scrape_configs:\n  - job_name: a\n    bogus: 1\n", "unknown field `bogus`"),
+        (
+            "scrape_configs:\n  - job_name: a\n    bogus: 1\n",
+            "unknown field `bogus`",
+        ),
         ("globl:\n  scrape_interval: 1m\n", "unknown field `globl`"),
-        ("global:\n  scrape_interval: 1x\n", "unknown unit \"x\" in duration \"1x\""),
+        (
+            "global:\n  scrape_interval: 1x\n",
+            "unknown unit \"x\" in duration \"1x\"",
+        ),
         (
             "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pods\n",
             "unknown Kubernetes SD role \"pods\"",
@@ -110,7 +118,10 @@ fn unsupported_discoveries_are_reported_not_rejected() {
         "scrape_configs:\n  - job_name: c\n    consul_sd_configs:\n      - server: localhost:8500\n",
     )
     .unwrap();
-    assert_eq!(config.ignored_sections(), vec!["scrape_configs[c].consul_sd_configs"]);
+    assert_eq!(
+        config.ignored_sections(),
+        vec!["scrape_configs[c].consul_sd_configs"]
+    );
 }
 
 #[test]

@@ -75,6 +75,8 @@ pub fn read_target_file(path: &Path) -> Result<Vec<TargetGroup>, FileSdError> {
 #[derive(Debug, Default)]
 pub struct FileDiscovery {
     last_good: BTreeMap<String, Vec<TargetGroup>>,
+    /// Running `kubernetes_sd_configs` discoveries (they refresh in the background).
+    pub kubernetes: super::kubernetes::KubernetesDiscovery,
 }
 
 impl FileDiscovery {
@@ -115,6 +117,9 @@ pub fn discover(job: &ScrapeConfig, files: &mut FileDiscovery) -> Vec<TargetGrou
     for sd in &job.file_sd_configs {
         groups.extend(files.groups(sd));
     }
+    for (i, sd) in job.kubernetes_sd_configs.iter().enumerate() {
+        groups.extend(files.kubernetes.groups(&job.job_name, i, sd));
+    }
     groups
 }
 
@@ -130,11 +135,7 @@ mod tests {
             r#"[{"targets": ["h1:9100", "h2:9100"], "labels": {"env": "prod"}}]"#,
         )
         .unwrap();
-        std::fs::write(
-            dir.path().join("b.yml"),
-            "- targets: ['h3:9100']\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("b.yml"), "- targets: ['h3:9100']\n").unwrap();
         let sd = FileSdConfig {
             files: vec![
                 format!("{}/*.json", dir.path().display()),
@@ -147,7 +148,13 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].targets.len(), 2);
         assert_eq!(groups[0].labels.get("env"), Some("prod"));
-        assert!(groups[0].labels.get(META_FILEPATH).unwrap().ends_with("a.json"));
+        assert!(
+            groups[0]
+                .labels
+                .get(META_FILEPATH)
+                .unwrap()
+                .ends_with("a.json")
+        );
         assert_eq!(groups[1].targets[0].get(ADDRESS_LABEL), Some("h3:9100"));
 
         // A broken file keeps its previous targets.

@@ -217,8 +217,8 @@ fn parse_comment(
         "HELP" => entry.help = Some(unescape(text, format == Format::OpenMetrics)?),
         "TYPE" => {
             let t = text.trim();
-            let parsed = MetricType::parse(t, format)
-                .ok_or_else(|| format!("invalid metric type {t:?}"))?;
+            let parsed =
+                MetricType::parse(t, format).ok_or_else(|| format!("invalid metric type {t:?}"))?;
             entry.metric_type = Some(parsed);
         }
         "UNIT" if format == Format::OpenMetrics => entry.unit = Some(text.trim().to_owned()),
@@ -367,7 +367,10 @@ fn parse_sample(line: &str, format: Format) -> Result<ParsedSample, String> {
     let duplicate = {
         let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
         names.sort_unstable();
-        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].to_owned())
+        names
+            .windows(2)
+            .find(|w| w[0] == w[1])
+            .map(|w| w[0].to_owned())
     };
     if let Some(dup) = duplicate {
         return Err(format!("duplicate label name {dup:?}"));
@@ -450,8 +453,8 @@ fn parse_exemplar(text: &str) -> Result<Exemplar, String> {
     }
     cur.skip_blanks();
     let value_text = cur.take_while(|c| c != ' ' && c != '\t');
-    let value = parse_float(value_text)
-        .ok_or_else(|| format!("invalid exemplar value {value_text:?}"))?;
+    let value =
+        parse_float(value_text).ok_or_else(|| format!("invalid exemplar value {value_text:?}"))?;
     cur.skip_blanks();
     let timestamp_ms = if cur.rest().is_empty() {
         None
@@ -523,10 +526,7 @@ nan_metric NaN\n";
         );
         assert_eq!(first.value, 1027.0);
         assert_eq!(first.timestamp_ms, Some(1_395_066_363_000));
-        assert_eq!(
-            exp.samples[2].labels.get("path"),
-            Some(r"C:\DIR\FILE.TXT")
-        );
+        assert_eq!(exp.samples[2].labels.get("path"), Some(r"C:\DIR\FILE.TXT"));
         assert_eq!(
             exp.samples[2].labels.get("error"),
             Some("Cannot find file:\n\"FILE.TXT\"")
@@ -562,10 +562,7 @@ foo_sum 12.5\n\
         assert_eq!(exp.samples[1].exemplar.as_ref().unwrap().timestamp_ms, None);
         assert_eq!(exp.samples[2].timestamp_ms, Some(1_520_879_607_500));
         assert_eq!(exp.metadata["foo"].unit.as_deref(), Some("seconds"));
-        assert_eq!(
-            exp.metadata["foo"].metric_type,
-            Some(MetricType::Histogram)
-        );
+        assert_eq!(exp.metadata["foo"].metric_type, Some(MetricType::Histogram));
     }
 
     #[test]
@@ -583,8 +580,14 @@ foo_sum 12.5\n\
             Format::PrometheusText,
         )
         .unwrap();
-        assert_eq!(exp.samples[0].labels.metric_name(), Some("my.dotted.metric"));
-        assert_eq!(exp.samples[0].labels.get("error.message"), Some("Not Found"));
+        assert_eq!(
+            exp.samples[0].labels.metric_name(),
+            Some("my.dotted.metric")
+        );
+        assert_eq!(
+            exp.samples[0].labels.get("error.message"),
+            Some("Not Found")
+        );
     }
 
     #[test]

@@ -102,7 +102,10 @@ fn populate(config: &ScrapeConfig, discovered: Labels) -> Result<Option<Target>,
     set_default(SCRAPE_TIMEOUT_LABEL, config.timeout().to_string());
     set_default(
         METRICS_PATH_LABEL,
-        config.metrics_path.clone().unwrap_or_else(|| "/metrics".into()),
+        config
+            .metrics_path
+            .clone()
+            .unwrap_or_else(|| "/metrics".into()),
     );
     set_default(
         SCHEME_LABEL,
@@ -236,8 +239,7 @@ mod tests {
 
     #[test]
     fn relabeling_can_rewrite_address_params_and_drop() {
-        let config = job(
-            r#"
+        let config = job(r#"
 scrape_configs:
 - job_name: blackbox
   metrics_path: /probe
@@ -255,15 +257,17 @@ scrape_configs:
     target_label: instance
   - target_label: __address__
     replacement: 127.0.0.1:9115
-"#,
-        );
+"#);
         let (targets, others) = targets_from_groups(&config, &static_groups(&config));
         assert_eq!(targets.len(), 1);
         assert_eq!(
             targets[0].url,
             "http://127.0.0.1:9115/probe?module=http_2xx&target=https%3A%2F%2Fexample.org"
         );
-        assert_eq!(targets[0].labels.get("instance"), Some("https://example.org"));
+        assert_eq!(
+            targets[0].labels.get("instance"),
+            Some("https://example.org")
+        );
         assert!(matches!(others[0], TargetOutcome::Dropped { .. }));
     }
 
@@ -276,7 +280,10 @@ scrape_configs:
         assert!(targets.is_empty());
         match &others[0] {
             TargetOutcome::Invalid { reason, .. } => {
-                assert!(reason.starts_with("error parsing scrape interval"), "{reason}")
+                assert!(
+                    reason.starts_with("error parsing scrape interval"),
+                    "{reason}"
+                )
             }
             other => panic!("unexpected {other:?}"),
         }

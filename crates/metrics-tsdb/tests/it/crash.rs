@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use lgtm_proto::Message;
 use lgtm_proto::prometheus as pb;
 
-
 struct Server {
     child: Child,
     base: String,

@@ -34,5 +34,8 @@ async fn blocks_are_uploaded_to_seaweedfs() {
     assert_eq!(listing.blocks[0].min_time, 0);
     assert_eq!(listing.blocks[0].stats.num_samples, Some(10));
     // A second pass uploads nothing new.
-    assert_eq!(db.maintain(30_000).await.expect("maintain").blocks_uploaded, 0);
+    assert_eq!(
+        db.maintain(30_000).await.expect("maintain").blocks_uploaded,
+        0
+    );
 }

@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use lgtm_common::http::CancellationToken;
 use metrics_tsdb::server::{Config, start};
 
-
-
 /// The peer binaries, or `None` (a skip) when they are missing and peers are optional.
 fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     Some((require_peer(&["prometheus"])?, require_peer(&["promtool"])?))

@@ -11,7 +11,6 @@ use lgtm_common::http::CancellationToken;
 use metrics_tsdb::server::{Config, start};
 use parking_lot::Mutex;
 
-
 async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client
         .get(url)
@@ -191,4 +190,3 @@ async fn scrapes_debian_node_exporter() {
     let _ = child.kill();
     let _ = child.wait();
 }
-

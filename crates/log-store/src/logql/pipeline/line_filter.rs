@@ -1,0 +1,80 @@
+//! Line filters: `|=`, `!=`, `|~`, `!~`, `|>`, `!>`, `ip()` and `or` alternatives.
+
+use regex::Regex;
+
+use super::pattern::Pattern;
+use super::{LabelsBuilder, Step};
+use crate::logql::ast::{FilterValue, LineFilter, LineFilterOp};
+use crate::logql::ip::IpMatcher;
+use crate::logql::regex_go;
+
+#[derive(Debug)]
+enum Matcher {
+    Contains(String),
+    Regex(Regex),
+    Pattern(Pattern),
+    Ip(IpMatcher),
+}
+
+impl Matcher {
+    fn matches(&self, line: &str) -> bool {
+        match self {
+            Matcher::Contains(s) => line.contains(s.as_str()),
+            Matcher::Regex(r) => r.is_match(line),
+            Matcher::Pattern(p) => p.test(line),
+            Matcher::Ip(ip) => ip.matches_text(line),
+        }
+    }
+}
+
+/// One line filter with its alternatives.
+#[derive(Debug)]
+pub(crate) struct LineFilterStep {
+    negate: bool,
+    alternatives: Vec<Matcher>,
+}
+
+impl LineFilterStep {
+    /// Compiles a filter; errors are Loki's reasons (bad regex, bad IP pattern).
+    pub(crate) fn new(f: &LineFilter) -> Result<Self, String> {
+        let mut alternatives = Vec::with_capacity(f.values.len());
+        for v in &f.values {
+            let m = match (v, f.op) {
+                (FilterValue::Ip(p), LineFilterOp::Contains | LineFilterOp::NotContains) => {
+                    Matcher::Ip(IpMatcher::new(p)?)
+                }
+                (FilterValue::Ip(_), _) => return Err("ip: invalid operation".to_owned()),
+                (FilterValue::Str(s), LineFilterOp::Contains | LineFilterOp::NotContains) => {
+                    Matcher::Contains(s.clone())
+                }
+                (FilterValue::Str(s), LineFilterOp::Match | LineFilterOp::NotMatch) => {
+                    Matcher::Regex(regex_go::compile(s)?)
+                }
+                (FilterValue::Str(s), LineFilterOp::Pattern | LineFilterOp::NotPattern) => {
+                    Matcher::Pattern(Pattern::line_filter(s)?)
+                }
+            };
+            alternatives.push(m);
+        }
+        Ok(Self {
+            negate: f.op.is_negative(),
+            alternatives,
+        })
+    }
+
+    /// True when the line passes.
+    pub(crate) fn keep(&self, line: &str) -> bool {
+        let any = self.alternatives.iter().any(|m| m.matches(line));
+        any != self.negate
+    }
+}
+
+impl Step for LineFilterStep {
+    fn process(&self, _ts: i64, line: &mut String, _lbs: &mut LabelsBuilder) -> bool {
+        self.keep(line)
+    }
+
+    fn as_line_filter(&self) -> Option<&LineFilterStep> {
+        Some(self)
+    }
+}
