@@ -28,17 +28,24 @@ pub enum Component {
     AlertRouter,
     /// The Prometheus replacement.
     MetricsTsdb,
+    /// The Loki replacement.
+    LogStore,
 }
 
 impl Component {
     /// Every component that exists, in start order.
-    pub const ALL: &'static [Component] = &[Component::AlertRouter, Component::MetricsTsdb];
+    pub const ALL: &'static [Component] = &[
+        Component::AlertRouter,
+        Component::MetricsTsdb,
+        Component::LogStore,
+    ];
 
     /// The name used in `-target`.
     pub fn name(self) -> &'static str {
         match self {
             Component::AlertRouter => "alert-router",
             Component::MetricsTsdb => "metrics-tsdb",
+            Component::LogStore => "log-store",
         }
     }
 
@@ -49,6 +56,10 @@ impl Component {
     /// Upstream flags that make the embedded defaults: loopback, upstream port, `data_dir`.
     fn default_args(self, data_dir: &Path) -> Vec<(String, String)> {
         match self {
+            Component::LogStore => vec![(
+                "config.file".into(),
+                data_dir.join("loki.yaml").display().to_string(),
+            )],
             Component::AlertRouter => vec![
                 ("web.listen-address".into(), "127.0.0.1:9093".into()),
                 (
@@ -126,6 +137,9 @@ pub struct FileConfig {
     /// `alert-router` section.
     #[serde(default)]
     pub alert_router: Option<ComponentSection>,
+    /// `log-store` section.
+    #[serde(default)]
+    pub log_store: Option<ComponentSection>,
 }
 
 /// What to run, resolved from flags and the file.
@@ -138,6 +152,10 @@ pub struct Plan {
     /// Root of local storage.
     pub data_dir: PathBuf,
 }
+
+/// The Loki configuration `log-store` gets when none is given: single tenant, loopback, data
+/// under `<data_dir>/logs` (`{data}` is replaced).
+pub const DEFAULT_LOKI_CONFIG: &str = "# Written by lgtm: the embedded default. Replace with your Loki configuration.\nauth_enabled: false\nserver:\n  http_listen_address: 127.0.0.1\n  http_listen_port: 3100\ncommon:\n  path_prefix: {data}\n  storage:\n    filesystem:\n      chunks_directory: {data}/chunks\n      rules_directory: {data}/rules\n";
 
 /// The configuration `alert-router` gets when none is given: one receiver that notifies
 /// nobody, so alerts are accepted, grouped and visible in the API and amtool.
@@ -191,6 +209,7 @@ where
         let section = match component {
             Component::MetricsTsdb => file.metrics_tsdb.clone().unwrap_or_default(),
             Component::AlertRouter => file.alert_router.clone().unwrap_or_default(),
+            Component::LogStore => file.log_store.clone().unwrap_or_default(),
         };
         components.push((component, merge_args(component, &data_dir, &section.args)));
     }
@@ -254,6 +273,31 @@ pub async fn run(plan: Plan, shutdown: CancellationToken) -> Result<(), LgtmErro
     for (component, args) in plan.components.clone() {
         let token = shutdown.child_token();
         match component {
+            Component::LogStore => {
+                let default_file = plan.data_dir.join("loki.yaml");
+                let uses_default = args.iter().any(|a| {
+                    a.trim_start_matches('-') == format!("config.file={}", default_file.display())
+                });
+                if uses_default && !default_file.exists() {
+                    let text = DEFAULT_LOKI_CONFIG
+                        .replace("{data}", &plan.data_dir.join("logs").display().to_string());
+                    std::fs::create_dir_all(&plan.data_dir)
+                        .and_then(|()| std::fs::write(&default_file, text))
+                        .map_err(|e| LgtmError::Component {
+                            component: component.name(),
+                            message: format!("writing {}: {e}", default_file.display()),
+                        })?;
+                }
+                let cli = log_store::cli::from_args(args).map_err(|e| LgtmError::Component {
+                    component: component.name(),
+                    message: e.to_string(),
+                })?;
+                tasks.spawn(async move {
+                    let result = log_store::run(cli.config, token).await.map_err(|e| e.to_string());
+                    (component, result)
+                });
+                tracing::info!(component = component.name(), "component started");
+            }
             Component::AlertRouter => {
                 let config = alert_router::Config::from_args(args).map_err(|e| LgtmError::Component {
                     component: component.name(),
@@ -359,7 +403,7 @@ mod tests {
         let err = plan_from_args(["-target=trace-store"]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown target \"trace-store\" (available: all, alert-router, metrics-tsdb)"
+            "unknown target \"trace-store\" (available: all, alert-router, metrics-tsdb, log-store)"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.yaml");

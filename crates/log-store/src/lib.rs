@@ -1,5 +1,8 @@
-//! Loki replacement: the LogQL language (parser, printer, log pipeline) so far; storage,
-//! ingest and the HTTP API are not built yet (see `docs/log-store.md`).
+//! `log-store`: the Loki replacement. Push (`push`: protobuf+snappy, JSON, OTLP logs) into a
+//! WAL-backed per-stream head (`store`), flushed to zstd-compressed blocks on object storage;
+//! LogQL (`logql`: parser, printer, pipeline, metric evaluation on the shared PromQL core);
+//! Loki's HTTP API (`api`, `query`); the server and Loki's flags (`server`, `cli`); the
+//! `logql-conformance` runner (`conformance`). See `docs/log-store.md`.
 
 pub mod api;
 pub mod cli;

@@ -33,12 +33,12 @@ fn wait_ok(url: &str) -> String {
 fn one_process_runs_every_component_and_stops_on_sigterm() {
     lgtm_common::http_client::client::install_crypto_provider();
     let dir = tempfile::tempdir().expect("tempdir");
-    let (metrics, alerts) = (free_port(), free_port());
+    let (metrics, alerts, logs) = (free_port(), free_port(), free_port());
     let config = dir.path().join("lgtm.yaml");
     std::fs::write(
         &config,
         format!(
-            "metrics_tsdb:\n  args: ['--web.listen-address=127.0.0.1:{metrics}']\nalert_router:\n  args: ['--web.listen-address=127.0.0.1:{alerts}']\n"
+            "metrics_tsdb:\n  args: ['--web.listen-address=127.0.0.1:{metrics}']\nalert_router:\n  args: ['--web.listen-address=127.0.0.1:{alerts}']\nlog_store:\n  args: ['-server.http-listen-port={logs}']\n"
         ),
     )
     .expect("config");
@@ -72,6 +72,25 @@ fn one_process_runs_every_component_and_stops_on_sigterm() {
     let listed = wait_ok(&format!("http://127.0.0.1:{alerts}/api/v2/alerts"));
     assert!(listed.contains("NodeMemoryPressure"), "{listed}");
     assert!(dir.path().join("data/metrics/wal").is_dir());
+    // Loki's push API and query API answer on the log-store port (single tenant by default).
+    assert_eq!(wait_ok(&format!("http://127.0.0.1:{logs}/ready")), "ready\n");
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let pushed = client
+        .post(format!("http://127.0.0.1:{logs}/loki/api/v1/push"))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"streams":[{{"stream":{{"app":"checkout"}},"values":[["{now_ns}","payment failed trace_id=4bf92f35"]]}}]}}"#
+        ))
+        .send()
+        .expect("push");
+    assert_eq!(pushed.status().as_u16(), 204);
+    let logs_body = wait_ok(&format!(
+        "http://127.0.0.1:{logs}/loki/api/v1/query_range?query=%7Bapp%3D%22checkout%22%7D%20%7C%3D%20%22failed%22"
+    ));
+    assert!(logs_body.contains("payment failed trace_id=4bf92f35"), "{logs_body}");
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
