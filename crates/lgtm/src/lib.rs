@@ -166,10 +166,26 @@ pub fn flag_set() -> FlagSet {
     let mut flags = FlagSet::new("lgtm", FlagStyle::Go);
     flags
         .string("config.file", "", "Configuration file to load (optional).")
-        .bool("config.expand-env", false, "Expand ${VAR} references in the config file.")
-        .string("target", "", "Comma-separated components to run, or 'all' (default: all).")
-        .string("data.dir", "", "Root directory of local storage (default ./data).")
-        .string("log.level", "info", "Only log messages with the given severity or above.");
+        .bool(
+            "config.expand-env",
+            false,
+            "Expand ${VAR} references in the config file.",
+        )
+        .string(
+            "target",
+            "",
+            "Comma-separated components to run, or 'all' (default: all).",
+        )
+        .string(
+            "data.dir",
+            "",
+            "Root directory of local storage (default ./data).",
+        )
+        .string(
+            "log.level",
+            "info",
+            "Only log messages with the given severity or above.",
+        );
     flags
 }
 
@@ -227,13 +243,15 @@ fn resolve_targets(target: &str) -> Result<Vec<Component>, LgtmError> {
             out.extend_from_slice(Component::ALL);
             continue;
         }
-        out.push(Component::parse(name).ok_or_else(|| LgtmError::UnknownTarget {
-            name: name.to_owned(),
-            available: Component::ALL
-                .iter()
-                .map(|c| c.name())
-                .collect::<Vec<_>>()
-                .join(", "),
+        out.push(Component::parse(name).ok_or_else(|| {
+            LgtmError::UnknownTarget {
+                name: name.to_owned(),
+                available: Component::ALL
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
         })?);
     }
     out.sort();
@@ -246,9 +264,7 @@ fn merge_args(component: Component, data_dir: &Path, user: &[String]) -> Vec<Str
     let user_sets = |name: &str| {
         user.iter().any(|arg| {
             let bare = arg.trim_start_matches('-');
-            bare == name
-                || bare.starts_with(&format!("{name}="))
-                || bare == format!("no-{name}")
+            bare == name || bare.starts_with(&format!("{name}=")) || bare == format!("no-{name}")
         })
     };
     let mut args: Vec<String> = component
@@ -293,16 +309,19 @@ pub async fn run(plan: Plan, shutdown: CancellationToken) -> Result<(), LgtmErro
                     message: e.to_string(),
                 })?;
                 tasks.spawn(async move {
-                    let result = log_store::run(cli.config, token).await.map_err(|e| e.to_string());
+                    let result = log_store::run(cli.config, token)
+                        .await
+                        .map_err(|e| e.to_string());
                     (component, result)
                 });
                 tracing::info!(component = component.name(), "component started");
             }
             Component::AlertRouter => {
-                let config = alert_router::Config::from_args(args).map_err(|e| LgtmError::Component {
-                    component: component.name(),
-                    message: e.to_string(),
-                })?;
+                let config =
+                    alert_router::Config::from_args(args).map_err(|e| LgtmError::Component {
+                        component: component.name(),
+                        message: e.to_string(),
+                    })?;
                 let default_file = plan.data_dir.join("alertmanager.yml");
                 if config.config_file == default_file && !default_file.exists() {
                     std::fs::create_dir_all(&plan.data_dir)
@@ -313,7 +332,9 @@ pub async fn run(plan: Plan, shutdown: CancellationToken) -> Result<(), LgtmErro
                         })?;
                 }
                 tasks.spawn(async move {
-                    let result = alert_router::run(config, token).await.map_err(|e| e.to_string());
+                    let result = alert_router::run(config, token)
+                        .await
+                        .map_err(|e| e.to_string());
                     (component, result)
                 });
                 tracing::info!(component = component.name(), "component started");
@@ -388,7 +409,11 @@ mod tests {
         )
         .unwrap();
         for flag in ["-config.file", "--config.file"] {
-            let plan = plan_from_args([format!("{flag}={}", path.display()), "-target=metrics-tsdb".into()]).unwrap();
+            let plan = plan_from_args([
+                format!("{flag}={}", path.display()),
+                "-target=metrics-tsdb".into(),
+            ])
+            .unwrap();
             let args = &plan.components[0].1;
             assert!(args.contains(&"--web.listen-address=127.0.0.1:19090".to_owned()));
             assert!(!args.contains(&"--web.listen-address=127.0.0.1:9090".to_owned()));
@@ -400,7 +425,9 @@ mod tests {
 
     #[test]
     fn unknown_targets_and_keys_are_clear_errors() {
-        let err = plan_from_args(["-target=trace-store"]).unwrap_err().to_string();
+        let err = plan_from_args(["-target=trace-store"])
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "unknown target \"trace-store\" (available: all, alert-router, metrics-tsdb, log-store)"
@@ -411,6 +438,9 @@ mod tests {
         let err = plan_from_args([format!("-config.file={}", path.display())])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bad.yaml:2:3") && err.contains("unknown field \"argz\""), "{err}");
+        assert!(
+            err.contains("bad.yaml:2:3") && err.contains("unknown field \"argz\""),
+            "{err}"
+        );
     }
 }

@@ -59,8 +59,14 @@ fn one_process_runs_every_component_and_stops_on_sigterm() {
     assert!(status.contains("\"config\""), "{status}");
     // The embedded default Alertmanager configuration was written and loaded.
     assert!(dir.path().join("data/alertmanager.yml").is_file());
-    let (_, body) = get(&format!("http://127.0.0.1:{metrics}/api/v1/query?query=1%2B1&time=4")).expect("query");
-    assert_eq!(body, r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#);
+    let (_, body) = get(&format!(
+        "http://127.0.0.1:{metrics}/api/v1/query?query=1%2B1&time=4"
+    ))
+    .expect("query");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+    );
     let client = reqwest::blocking::Client::new();
     let posted = client
         .post(format!("http://127.0.0.1:{alerts}/api/v2/alerts"))
@@ -73,7 +79,10 @@ fn one_process_runs_every_component_and_stops_on_sigterm() {
     assert!(listed.contains("NodeMemoryPressure"), "{listed}");
     assert!(dir.path().join("data/metrics/wal").is_dir());
     // Loki's push API and query API answer on the log-store port (single tenant by default).
-    assert_eq!(wait_ok(&format!("http://127.0.0.1:{logs}/ready")), "ready\n");
+    assert_eq!(
+        wait_ok(&format!("http://127.0.0.1:{logs}/ready")),
+        "ready\n"
+    );
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -90,10 +99,19 @@ fn one_process_runs_every_component_and_stops_on_sigterm() {
     let logs_body = wait_ok(&format!(
         "http://127.0.0.1:{logs}/loki/api/v1/query_range?query=%7Bapp%3D%22checkout%22%7D%20%7C%3D%20%22failed%22"
     ));
-    assert!(logs_body.contains("payment failed trace_id=4bf92f35"), "{logs_body}");
+    assert!(
+        logs_body.contains("payment failed trace_id=4bf92f35"),
+        "{logs_body}"
+    );
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
