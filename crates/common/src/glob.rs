@@ -177,7 +177,11 @@ pub fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, BadPattern> {
         names.sort();
         for name in names {
             if glob_match(&file, &name)? {
-                out.push(if dir_str.is_empty() { PathBuf::from(&name) } else { d.join(&name) });
+                out.push(if dir_str.is_empty() {
+                    PathBuf::from(&name)
+                } else {
+                    d.join(&name)
+                });
             }
         }
     }

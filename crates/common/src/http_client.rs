@@ -191,18 +191,26 @@ impl HttpClientConfig {
         }
         if let Some(basic) = &self.basic_auth {
             if !basic.username.is_empty() && basic.username_file.is_some() {
-                return conflict("at most one of basic_auth username & username_file must be configured");
+                return conflict(
+                    "at most one of basic_auth username & username_file must be configured",
+                );
             }
             if basic.password.is_some() && basic.password_file.is_some() {
-                return conflict("at most one of basic_auth password & password_file must be configured");
+                return conflict(
+                    "at most one of basic_auth password & password_file must be configured",
+                );
             }
         }
         if let Some(auth) = &self.authorization {
             if legacy_bearer {
-                return conflict("authorization is not compatible with bearer_token & bearer_token_file");
+                return conflict(
+                    "authorization is not compatible with bearer_token & bearer_token_file",
+                );
             }
             if auth.credentials.is_some() && auth.credentials_file.is_some() {
-                return conflict("at most one of authorization credentials & credentials_file must be configured");
+                return conflict(
+                    "at most one of authorization credentials & credentials_file must be configured",
+                );
             }
             if auth
                 .auth_type
@@ -215,10 +223,16 @@ impl HttpClientConfig {
             }
         }
         if self.basic_auth.is_some() && self.authorization.is_some() {
-            return conflict("at most one of basic_auth, oauth2 & authorization must be configured");
+            return conflict(
+                "at most one of basic_auth, oauth2 & authorization must be configured",
+            );
         }
-        if self.oauth2.is_some() && (self.basic_auth.is_some() || self.authorization.is_some() || legacy_bearer) {
-            return conflict("at most one of basic_auth, oauth2 & authorization must be configured");
+        if self.oauth2.is_some()
+            && (self.basic_auth.is_some() || self.authorization.is_some() || legacy_bearer)
+        {
+            return conflict(
+                "at most one of basic_auth, oauth2 & authorization must be configured",
+            );
         }
         Ok(())
     }
@@ -244,7 +258,10 @@ impl HttpClientConfig {
             )));
         }
         let (scheme, credentials) = if let Some(auth) = &self.authorization {
-            let scheme = auth.auth_type.clone().unwrap_or_else(|| "Bearer".to_owned());
+            let scheme = auth
+                .auth_type
+                .clone()
+                .unwrap_or_else(|| "Bearer".to_owned());
             let credentials = match (&auth.credentials, &auth.credentials_file) {
                 (Some(c), _) => c.expose().to_owned(),
                 (None, Some(path)) => read(path)?,
@@ -301,15 +318,24 @@ mod tests {
             Some("Basic dTpw")
         );
         let shown = serde_yaml_ng::to_string(&c).unwrap();
-        assert!(shown.contains("<secret>") && !shown.contains("password: p"), "{shown}");
+        assert!(
+            shown.contains("<secret>") && !shown.contains("password: p"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn authorization_and_bearer() {
         let c = parse("authorization:\n  credentials: tok\n");
-        assert_eq!(c.authorization_header().unwrap().as_deref(), Some("Bearer tok"));
+        assert_eq!(
+            c.authorization_header().unwrap().as_deref(),
+            Some("Bearer tok")
+        );
         let c = parse("bearer_token: abc\n");
-        assert_eq!(c.authorization_header().unwrap().as_deref(), Some("Bearer abc"));
+        assert_eq!(
+            c.authorization_header().unwrap().as_deref(),
+            Some("Bearer abc")
+        );
         assert_eq!(parse("{}").authorization_header().unwrap(), None);
     }
 
@@ -409,7 +435,8 @@ where
     D: serde::Deserializer<'de>,
     T: InlineHttpClient,
 {
-    let values = Option::<Vec<serde_yaml_ng::Value>>::deserialize(deserializer)?.unwrap_or_default();
+    let values =
+        Option::<Vec<serde_yaml_ng::Value>>::deserialize(deserializer)?.unwrap_or_default();
     values
         .into_iter()
         .map(|v| split_inline(v).map_err(serde::de::Error::custom))
@@ -458,7 +485,10 @@ mod inline_tests {
             "items:\n- url: a\n  bearer_token: t\n  bearer_token_file: f\n",
         )
         .unwrap_err();
-        assert!(err.to_string().contains("at most one of bearer_token"), "{err}");
+        assert!(
+            err.to_string().contains("at most one of bearer_token"),
+            "{err}"
+        );
     }
 }
 
@@ -507,7 +537,10 @@ pub mod client {
     /// `Authorization` header is not baked in: callers add
     /// [`HttpClientConfig::authorization_header`] per request, so rotated token files
     /// (Kubernetes service-account tokens) are picked up.
-    pub fn build(config: &HttpClientConfig, user_agent: &str) -> Result<reqwest::Client, ClientError> {
+    pub fn build(
+        config: &HttpClientConfig,
+        user_agent: &str,
+    ) -> Result<reqwest::Client, ClientError> {
         install_crypto_provider();
         let mut builder = reqwest::Client::builder().user_agent(user_agent.to_owned());
         if !config.follow_redirects {
@@ -542,8 +575,9 @@ pub mod client {
             if let (Some(mut cert), Some(key)) = (cert, key) {
                 cert.push(b'\n');
                 cert.extend_from_slice(&key);
-                let identity = reqwest::Identity::from_pem(&cert)
-                    .map_err(|e| ClientError::Invalid(format!("invalid client certificate: {e}")))?;
+                let identity = reqwest::Identity::from_pem(&cert).map_err(|e| {
+                    ClientError::Invalid(format!("invalid client certificate: {e}"))
+                })?;
                 builder = builder.identity(identity);
             }
             if tls.insecure_skip_verify {

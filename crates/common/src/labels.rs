@@ -196,9 +196,11 @@ impl Labels {
     /// Fingerprint of the labels not in `names` and not `__name__` (for `without (...)` /
     /// `ignoring (...)` grouping).
     pub fn fingerprint_without<S: Borrow<str>>(&self, names: &[S]) -> u64 {
-        hash_labels(self.0.iter().filter(|l| {
-            l.name != METRIC_NAME && !names.iter().any(|n| n.borrow() == l.name)
-        }))
+        hash_labels(
+            self.0
+                .iter()
+                .filter(|l| l.name != METRIC_NAME && !names.iter().any(|n| n.borrow() == l.name)),
+        )
     }
 }
 
@@ -556,7 +558,9 @@ mod tests {
         assert!(!nre.matches("api"));
         assert!(nre.matches("apis"));
         assert_eq!(
-            Matcher::new(MatchOp::Regex, "x", "a|b").unwrap().set_matches(),
+            Matcher::new(MatchOp::Regex, "x", "a|b")
+                .unwrap()
+                .set_matches(),
             Some(&["a".to_owned(), "b".to_owned()][..])
         );
     }

@@ -2,21 +2,21 @@
 //! grows its own copy: label sets and matchers with Prometheus semantics, API time parameters
 //! and durations, the Prometheus/Loki JSON envelope and its error kinds, the HTTP serving
 //! scaffold, configuration loading, object storage from a URL and the write-ahead log.
-pub mod labels;
-pub mod relabel;
 pub mod api;
-pub mod error;
-pub mod wal;
-pub mod tenant;
-pub mod http_client;
-pub mod compress;
-pub mod metrics;
-pub mod http;
-pub mod objstore;
-pub mod telemetry;
 pub mod blocks;
-pub mod duration;
-pub mod time;
 pub mod clock;
+pub mod compress;
 pub mod config;
+pub mod duration;
+pub mod error;
 pub mod glob;
+pub mod http;
+pub mod http_client;
+pub mod labels;
+pub mod metrics;
+pub mod objstore;
+pub mod relabel;
+pub mod telemetry;
+pub mod tenant;
+pub mod time;
+pub mod wal;

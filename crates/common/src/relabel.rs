@@ -190,7 +190,11 @@ impl RelabelConfig {
     fn from_raw(raw: RawRelabelConfig) -> Result<Self, RelabelError> {
         let action = match raw.action.as_deref() {
             None => Action::Replace,
-            Some("") => return Err(RelabelError::Invalid("relabel action cannot be empty".into())),
+            Some("") => {
+                return Err(RelabelError::Invalid(
+                    "relabel action cannot be empty".into(),
+                ));
+            }
             Some(a) => Action::parse(a).ok_or_else(|| RelabelError::UnknownAction(a.to_owned()))?,
         };
         let regex_source = raw.regex.unwrap_or_else(|| DEFAULT_REGEX.to_owned());
@@ -198,7 +202,9 @@ impl RelabelConfig {
         let source_labels_set = raw.source_labels.is_some();
         let config = Self {
             source_labels: raw.source_labels.unwrap_or_default(),
-            separator: raw.separator.unwrap_or_else(|| DEFAULT_SEPARATOR.to_owned()),
+            separator: raw
+                .separator
+                .unwrap_or_else(|| DEFAULT_SEPARATOR.to_owned()),
             regex_source,
             regex,
             modulus: raw.modulus.unwrap_or(0),
@@ -232,7 +238,12 @@ impl RelabelConfig {
                 "relabel configuration for {a} action requires 'target_label' value"
             ));
         }
-        let bad_target = || format!("{:?} is invalid 'target_label' for {a} action", self.target_label);
+        let bad_target = || {
+            format!(
+                "{:?} is invalid 'target_label' for {a} action",
+                self.target_label
+            )
+        };
         if a == Action::Replace {
             let ok = if self.target_label.contains('$') {
                 is_relabel_target(&self.target_label)
@@ -287,7 +298,10 @@ impl RelabelConfig {
     }
 
     /// Builder: source labels.
-    pub fn with_source_labels<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+    pub fn with_source_labels<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.source_labels = names.into_iter().map(Into::into).collect();
         self
     }
@@ -568,21 +582,44 @@ mod tests {
     #[test]
     fn validation_messages_are_prometheus_ones() {
         let cases = [
-            ("- action: replace\n  source_labels: [a]", "relabel configuration for replace action requires 'target_label' value"),
-            ("- action: hashmod\n  target_label: x", "relabel configuration for hashmod requires non-zero modulus"),
+            (
+                "- action: replace\n  source_labels: [a]",
+                "relabel configuration for replace action requires 'target_label' value",
+            ),
+            (
+                "- action: hashmod\n  target_label: x",
+                "relabel configuration for hashmod requires non-zero modulus",
+            ),
             ("- action: foo", "unknown relabel action \"foo\""),
-            ("- action: replace\n  target_label: '0bad'", "\"0bad\" is invalid 'target_label' for replace action"),
-            ("- action: labeldrop\n  regex: x\n  source_labels: [a]", "labeldrop action requires only 'regex', and no other fields"),
-            ("- action: lowercase\n  target_label: x\n  replacement: y", "'replacement' can not be set for lowercase action"),
+            (
+                "- action: replace\n  target_label: '0bad'",
+                "\"0bad\" is invalid 'target_label' for replace action",
+            ),
+            (
+                "- action: labeldrop\n  regex: x\n  source_labels: [a]",
+                "labeldrop action requires only 'regex', and no other fields",
+            ),
+            (
+                "- action: lowercase\n  target_label: x\n  replacement: y",
+                "'replacement' can not be set for lowercase action",
+            ),
             ("- action: keep\n  regex: '('", "error parsing regexp"),
-            ("- action: replace\n  target_label: x\n  foo: 1", "unknown field `foo`"),
+            (
+                "- action: replace\n  target_label: x\n  foo: 1",
+                "unknown field `foo`",
+            ),
         ];
         for (yaml, want) in cases {
             let err = parse(yaml).unwrap_err();
             assert!(err.contains(want), "{yaml}: got {err}");
         }
         // A `$` reference in target_label is allowed for replace.
-        assert!(parse("- action: replace\n  regex: '(.*)'\n  source_labels: [a]\n  target_label: 'x_${1}'").is_ok());
+        assert!(
+            parse(
+                "- action: replace\n  regex: '(.*)'\n  source_labels: [a]\n  target_label: 'x_${1}'"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

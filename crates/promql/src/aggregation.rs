@@ -221,10 +221,7 @@ pub fn aggregate(
                             warn(
                                 annos,
                                 pos.expr,
-                                format!(
-                                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-                                    name_of(&samples[0])
-                                ),
+                                crate::annotations::mixed_schemas(&name_of(&samples[0])),
                             );
                         }
                     }

@@ -44,6 +44,42 @@ pub fn info(annos: &mut Annos, pos: PosRange, msg: impl Into<String>) {
     });
 }
 
+/// Text of Prometheus' `MixedExponentialCustomHistogramsWarning` for `metric`, which several
+/// operators raise (aggregations, rates, `*_over_time`, interpolation): one place for its text.
+pub fn mixed_schemas(metric: &str) -> String {
+    format!(
+        "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
+        lgtm_common::labels::quote(metric)
+    )
+}
+
+/// Text of Prometheus' `NativeHistogramNotCounterWarning` (rate-like functions over a gauge
+/// histogram).
+pub fn not_counter(metric: &str) -> String {
+    format!(
+        "this native histogram metric is not a counter: {}",
+        lgtm_common::labels::quote(metric)
+    )
+}
+
+/// Text of Prometheus' `NativeHistogramNotGaugeWarning` (`delta`/`idelta` over a counter
+/// histogram).
+pub fn not_gauge(metric: &str) -> String {
+    format!(
+        "this native histogram metric is not a gauge: {}",
+        lgtm_common::labels::quote(metric)
+    )
+}
+
+/// Text of Prometheus' `HistogramIgnoredInMixedRangeInfo` (a range mixing floats and
+/// histograms, where the function only uses the floats).
+pub fn histograms_ignored(metric: &str) -> String {
+    format!(
+        "ignored histograms in a range containing both floats and histograms for metric name {}",
+        lgtm_common::labels::quote(metric)
+    )
+}
+
 /// Renders annotations as Prometheus prints them: `PromQL warning: <msg> (line:col)`.
 pub fn render(annos: &Annos, query: &str) -> (Vec<String>, Vec<String>) {
     let mut warnings = Vec::new();

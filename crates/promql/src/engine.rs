@@ -694,10 +694,7 @@ impl<'a> Evaluator<'a> {
                 warn(
                     &mut self.annos,
                     pos,
-                    format!(
-                        "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-                        s.labels.metric_name().unwrap_or("")
-                    ),
+                    crate::annotations::mixed_schemas(s.labels.metric_name().unwrap_or("")),
                 );
                 return Some(None);
             };
@@ -1182,7 +1179,8 @@ impl<'a> Evaluator<'a> {
                                 &mut self.annos,
                                 ctx.pos,
                                 format!(
-                                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+                                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+                                    lgtm_common::labels::quote(n)
                                 ),
                             );
                         }

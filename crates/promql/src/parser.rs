@@ -801,8 +801,9 @@ impl<'a> Parser<'a> {
             return Err(self.err_at(
                 start,
                 format!(
-                    "metric name must not be set twice: {:?} or {:?}",
-                    names[0].value, names[1].value
+                    "metric name must not be set twice: {} or {}",
+                    lgtm_common::labels::quote(&names[0].value),
+                    lgtm_common::labels::quote(&names[1].value)
                 ),
             ));
         }

@@ -211,7 +211,8 @@ impl Value {
     }
 }
 
-/// Formats a float as Go's `%v`/`strconv.FormatFloat(v, 'g', -1, 64)` (used by the printer).
+/// Formats a float as Go's `%g`/`strconv.FormatFloat(v, 'g', -1, 64)`, as Prometheus prints
+/// histogram strings and text-exposition sample values.
 pub fn fmt_go_float(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -230,10 +231,13 @@ pub fn fmt_go_float(v: f64) -> String {
             "0".into()
         };
     }
+    // Rust's `{:e}` and `{}` both print the shortest round-tripping digits, as Go's `-1`
+    // precision does; Go's shortest `%g` switches to exponent form below 1e-4 and from 1e6
+    // (`eprec = 6` in strconv's ftoa).
     let e = format!("{v:e}");
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..21).contains(&exp) {
+    if !(-4..6).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         return format!("{mant}e{sign}{:02}", exp.abs());
     }
@@ -273,6 +277,12 @@ mod tests {
         assert_eq!(fmt_go_float(0.5), "0.5");
         assert_eq!(fmt_go_float(1e21), "1e+21");
         assert_eq!(fmt_go_float(0.00001), "1e-05");
+        assert_eq!(fmt_go_float(0.0001), "0.0001");
+        // Go: fmt.Sprintf("%g", x) for x = 123456, 1e6, 1234567, -2.5e7.
+        assert_eq!(fmt_go_float(123456.0), "123456");
+        assert_eq!(fmt_go_float(1e6), "1e+06");
+        assert_eq!(fmt_go_float(1234567.0), "1.234567e+06");
+        assert_eq!(fmt_go_float(-2.5e7), "-2.5e+07");
         assert_eq!(fmt_go_float(f64::INFINITY), "+Inf");
         assert_eq!(fmt_duration_ms(5_400_000), "1h30m");
         assert_eq!(fmt_duration_ms(86_400_000), "1d");

@@ -743,71 +743,56 @@ enum End {
     Else(usize, Option<Kw>),
 }
 
-/// Collect every identifier used in a field chain (`.a.b` gives `a`, `b`), like Loki's
-/// `listNodeFields`, so callers know which labels a template reads.
-pub(crate) fn field_names(nodes: &[Node], out: &mut Vec<String>) {
-    fn arg(a: &Arg, out: &mut Vec<String>) {
+/// Calls `f` on every argument of every pipeline in `nodes`, descending into parenthesised
+/// pipelines, chains and the bodies of `if`/`range`/`with`: the one walk behind the
+/// introspection helpers below.
+fn walk_args(nodes: &[Node], f: &mut dyn FnMut(&Arg)) {
+    fn arg(a: &Arg, f: &mut dyn FnMut(&Arg)) {
+        f(a);
         match a {
-            Arg::Field { idents, .. } => out.extend(idents.iter().cloned()),
-            Arg::Pipe(p) => pipe(p, out),
-            Arg::Chain { node, .. } => arg(node, out),
+            Arg::Pipe(p) => pipe(p, f),
+            Arg::Chain { node, .. } => arg(node, f),
             _ => {}
         }
     }
-    fn pipe(p: &Pipe, out: &mut Vec<String>) {
+    fn pipe(p: &Pipe, f: &mut dyn FnMut(&Arg)) {
         for c in &p.cmds {
             for a in &c.args {
-                arg(a, out);
+                arg(a, f);
             }
         }
     }
     for n in nodes {
         match n {
-            Node::Action(p) => pipe(p, out),
+            Node::Action(p) => pipe(p, f),
             Node::If(b) | Node::Range(b) | Node::With(b) => {
-                pipe(&b.pipe, out);
-                field_names(&b.list, out);
+                pipe(&b.pipe, f);
+                walk_args(&b.list, f);
                 if let Some(e) = &b.else_list {
-                    field_names(e, out);
+                    walk_args(e, f);
                 }
             }
-            Node::Template { pipe: Some(p), .. } => pipe(p, out),
+            Node::Template { pipe: Some(p), .. } => pipe(p, f),
             _ => {}
         }
     }
 }
 
+/// Collect every identifier used in a field chain (`.a.b` gives `a`, `b`), like Loki's
+/// `listNodeFields`, so callers know which labels a template reads.
+pub(crate) fn field_names(nodes: &[Node], out: &mut Vec<String>) {
+    walk_args(nodes, &mut |a| {
+        if let Arg::Field { idents, .. } = a {
+            out.extend(idents.iter().cloned());
+        }
+    });
+}
+
 /// Collect the names of every function a tree calls.
 pub(crate) fn called_functions(nodes: &[Node], out: &mut HashSet<String>) {
-    fn arg(a: &Arg, out: &mut HashSet<String>) {
-        match a {
-            Arg::Ident { name, .. } => {
-                out.insert(name.clone());
-            }
-            Arg::Pipe(p) => pipe(p, out),
-            Arg::Chain { node, .. } => arg(node, out),
-            _ => {}
+    walk_args(nodes, &mut |a| {
+        if let Arg::Ident { name, .. } = a {
+            out.insert(name.clone());
         }
-    }
-    fn pipe(p: &Pipe, out: &mut HashSet<String>) {
-        for c in &p.cmds {
-            for a in &c.args {
-                arg(a, out);
-            }
-        }
-    }
-    for n in nodes {
-        match n {
-            Node::Action(p) => pipe(p, out),
-            Node::If(b) | Node::Range(b) | Node::With(b) => {
-                pipe(&b.pipe, out);
-                called_functions(&b.list, out);
-                if let Some(e) = &b.else_list {
-                    called_functions(e, out);
-                }
-            }
-            Node::Template { pipe: Some(p), .. } => pipe(p, out),
-            _ => {}
-        }
-    }
+    });
 }

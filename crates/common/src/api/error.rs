@@ -20,6 +20,7 @@ use serde::ser::SerializeMap;
 
 use super::envelope::json_response;
 use super::json::to_go_json;
+use crate::duration::go_quote;
 use crate::error::{ErrorKind, HasErrorKind};
 
 /// Loki's body for a query the client cancelled (`ErrClientCanceled`, status 499).
@@ -272,23 +273,4 @@ impl Serialize for ErrorBody<'_> {
         map.serialize_entry("error", self.message)?;
         map.end()
     }
-}
-
-/// Go's `%q` for the plain ASCII parameter names used in `invalid parameter %q`.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

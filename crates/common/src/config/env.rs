@@ -13,7 +13,6 @@
 //!   `/` (Loki's docs warn that regexes need doubled backslashes under expand-env).
 //! * A malformed `${...}` (unclosed, bad name) fails with `bad substitution`.
 
-
 use crate::glob::glob_match;
 
 /// Why expansion failed.

@@ -123,9 +123,9 @@ fn split_histograms(v: Vector, pos: PosRange, annos: &mut Annos) -> Split {
                 annos,
                 pos,
                 format!(
-                    "bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
-                    s.labels.get_or_empty("le"),
-                    s.labels.metric_name().unwrap_or("")
+                    "bucket label \"le\" is missing or has a malformed value of {} for metric name {}",
+                    lgtm_common::labels::quote(s.labels.get_or_empty("le")),
+                    lgtm_common::labels::quote(s.labels.metric_name().unwrap_or(""))
                 ),
             );
             continue;
@@ -146,8 +146,8 @@ fn split_histograms(v: Vector, pos: PosRange, annos: &mut Annos) -> Split {
                 annos,
                 pos,
                 format!(
-                    "vector contains a mix of classic and native histograms for metric name {:?}",
-                    key.metric_name().unwrap_or("")
+                    "vector contains a mix of classic and native histograms for metric name {}",
+                    lgtm_common::labels::quote(key.metric_name().unwrap_or(""))
                 ),
             );
             groups.remove(&key);
@@ -198,8 +198,8 @@ pub fn histogram_quantile(
                 annos,
                 pos,
                 format!(
-                    "input to histogram_quantile has NaN observations, {how} for metric name {:?}",
-                    key.metric_name().unwrap_or("")
+                    "input to histogram_quantile has NaN observations, {how} for metric name {}",
+                    lgtm_common::labels::quote(key.metric_name().unwrap_or(""))
                 ),
             );
         }
@@ -218,8 +218,8 @@ pub fn histogram_quantile(
                 annos,
                 pos,
                 format!(
-                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
-                    key.metric_name().unwrap_or("")
+                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {}",
+                    lgtm_common::labels::quote(key.metric_name().unwrap_or(""))
                 ),
             );
         }
@@ -252,8 +252,8 @@ pub fn histogram_fraction(
                 annos,
                 pos,
                 format!(
-                    "input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {:?}",
-                    key.metric_name().unwrap_or("")
+                    "input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {}",
+                    lgtm_common::labels::quote(key.metric_name().unwrap_or(""))
                 ),
             );
         }

@@ -114,8 +114,10 @@ pub fn enrich(
                 match added.iter().find(|(n, _)| n == &l.name) {
                     Some((_, v)) if v != &l.value => {
                         return Err(Error::Eval(format!(
-                            "conflicting label: {} has values {:?} and {:?}",
-                            l.name, v, l.value
+                            "conflicting label: {} has values {} and {}",
+                            l.name,
+                            lgtm_common::labels::quote(v),
+                            lgtm_common::labels::quote(&l.value)
                         )));
                     }
                     Some(_) => {}

@@ -78,10 +78,7 @@ pub fn eval(
             info(
                 annos,
                 ctx.pos,
-                format!(
-                    "ignored histograms in a range containing both floats and histograms for metric name {:?}",
-                    name(s)
-                ),
+                crate::annotations::histograms_ignored(&name(s)),
             );
         }
         true
@@ -166,14 +163,7 @@ pub fn eval(
                             Some(Out::H(Arc::new(h)))
                         }
                         Err(_) => {
-                            warn(
-                                annos,
-                                ctx.pos,
-                                format!(
-                                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-                                    name(s)
-                                ),
-                            );
+                            warn(annos, ctx.pos, crate::annotations::mixed_schemas(&name(s)));
                             None
                         }
                     },
@@ -275,10 +265,7 @@ pub fn eval(
                 info(
                     annos,
                     ctx.pos,
-                    format!(
-                        "ignored histograms in a range containing both floats and histograms for metric name {:?}",
-                        name(s)
-                    ),
+                    crate::annotations::histograms_ignored(&name(s)),
                 );
             }
             if s.floats.len() < 2 {
@@ -301,6 +288,25 @@ pub fn eval(
     })
 }
 
+/// Go's `%f`: six decimals, and `+Inf`/`-Inf`/`NaN` where Rust would print `inf`.
 fn fmt_go_f6(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
     format!("{v:.6}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_factor_errors_print_floats_like_go_percent_f() {
+        // Go: fmt.Sprintf("%f", x) for 0.5, 1.25, NaN, +Inf, -Inf.
+        assert_eq!(fmt_go_f6(0.5), "0.500000");
+        assert_eq!(fmt_go_f6(1.25), "1.250000");
+        assert_eq!(fmt_go_f6(f64::NAN), "NaN");
+        assert_eq!(fmt_go_f6(f64::INFINITY), "+Inf");
+        assert_eq!(fmt_go_f6(f64::NEG_INFINITY), "-Inf");
+    }
 }

@@ -53,8 +53,8 @@ pub fn mixed_warning(annos: &mut Annos, s: &Series, pos: PosRange) {
         annos,
         pos,
         format!(
-            "encountered a mix of histograms and floats for metric name {:?}",
-            metric_name(s)
+            "encountered a mix of histograms and floats for metric name {}",
+            lgtm_common::labels::quote(&metric_name(s))
         ),
     );
 }
@@ -87,8 +87,8 @@ fn overlap_warning(annos: &mut Annos, s: &Series, pos: PosRange) {
         annos,
         pos,
         format!(
-            "sample has start time that overlaps with previous sample timestamp for metric {:?}",
-            metric_name(s)
+            "sample has start time that overlaps with previous sample timestamp for metric {}",
+            lgtm_common::labels::quote(&metric_name(s))
         ),
     );
 }
@@ -104,24 +104,12 @@ fn histogram_rate(
     let mut prev: FloatHistogram = (*points[0].h).clone();
     let last = &points[points.len() - 1].h;
     let mut custom = prev.uses_custom_buckets();
-    let mixed = || {
-        format!(
-            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-            metric_name(s)
-        )
-    };
+    let mixed = || crate::annotations::mixed_schemas(&metric_name(s));
     if is_counter
         && (prev.counter_reset_hint == CounterResetHint::Gauge
             || last.counter_reset_hint == CounterResetHint::Gauge)
     {
-        warn(
-            annos,
-            pos,
-            format!(
-                "this native histogram metric is not a counter: {:?}",
-                metric_name(s)
-            ),
-        );
+        warn(annos, pos, crate::annotations::not_counter(&metric_name(s)));
     }
     // A reset between the 1st and 2nd sample makes the 1st irrelevant (layout included).
     if is_counter {
@@ -147,14 +135,7 @@ fn histogram_rate(
             continue;
         }
         if p.h.counter_reset_hint == CounterResetHint::Gauge {
-            warn(
-                annos,
-                pos,
-                format!(
-                    "this native histogram metric is not a counter: {:?}",
-                    metric_name(s)
-                ),
-            );
+            warn(annos, pos, crate::annotations::not_counter(&metric_name(s)));
         }
         min_schema = min_schema.min(p.h.schema);
         if p.h.uses_custom_buckets() != custom {
@@ -203,14 +184,7 @@ fn histogram_rate(
     } else if points[0].h.counter_reset_hint != CounterResetHint::Gauge
         || last.counter_reset_hint != CounterResetHint::Gauge
     {
-        warn(
-            annos,
-            pos,
-            format!(
-                "this native histogram metric is not a gauge: {:?}",
-                metric_name(s)
-            ),
-        );
+        warn(annos, pos, crate::annotations::not_gauge(&metric_name(s)));
     }
     h.counter_reset_hint = CounterResetHint::Gauge;
     h.compact();
@@ -408,10 +382,7 @@ pub fn instant_value(s: &Series, ctx: &RangeCtx, is_rate: bool, annos: &mut Anno
                 warn(
                     annos,
                     ctx.pos,
-                    format!(
-                        "this native histogram metric is not a counter: {:?}",
-                        metric_name(s)
-                    ),
+                    crate::annotations::not_counter(&metric_name(s)),
                 );
             }
             if !is_rate
@@ -421,10 +392,7 @@ pub fn instant_value(s: &Series, ctx: &RangeCtx, is_rate: bool, annos: &mut Anno
                 warn(
                     annos,
                     ctx.pos,
-                    format!(
-                        "this native histogram metric is not a gauge: {:?}",
-                        metric_name(s)
-                    ),
+                    crate::annotations::not_gauge(&metric_name(s)),
                 );
             }
             let mut h = if !is_rate || !(st_reset || l.detect_reset(p)) {
@@ -444,10 +412,7 @@ pub fn instant_value(s: &Series, ctx: &RangeCtx, is_rate: bool, annos: &mut Anno
                         warn(
                             annos,
                             ctx.pos,
-                            format!(
-                                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-                                metric_name(s)
-                            ),
+                            crate::annotations::mixed_schemas(&metric_name(s)),
                         );
                         return None;
                     }
@@ -511,10 +476,7 @@ fn histogram_ignored(s: &Series, ctx: &RangeCtx, func: &str, annos: &mut Annos) 
         info(
             annos,
             ctx.pos,
-            format!(
-                "ignored histograms in a range containing both floats and histograms for metric name {:?}",
-                metric_name(s)
-            ),
+            crate::annotations::histograms_ignored(&metric_name(s)),
         );
         let _ = func;
     }
@@ -745,10 +707,7 @@ fn extended_histogram_rate(
             warn(
                 annos,
                 ctx.pos,
-                format!(
-                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {:?}",
-                    metric_name(s)
-                ),
+                crate::annotations::mixed_schemas(&metric_name(s)),
             );
             return None;
         }
@@ -756,10 +715,7 @@ fn extended_histogram_rate(
             warn(
                 annos,
                 ctx.pos,
-                format!(
-                    "this native histogram metric is not a counter: {:?}",
-                    metric_name(s)
-                ),
+                crate::annotations::not_counter(&metric_name(s)),
             );
         }
     }
@@ -794,10 +750,7 @@ fn extended_histogram_rate(
         warn(
             annos,
             ctx.pos,
-            format!(
-                "this native histogram metric is not a gauge: {:?}",
-                metric_name(s)
-            ),
+            crate::annotations::not_gauge(&metric_name(s)),
         );
     }
     let mut result = right.sub(&left).ok()?;
