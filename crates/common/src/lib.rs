@@ -8,6 +8,7 @@ pub mod clock;
 pub mod compress;
 pub mod config;
 pub mod duration;
+pub mod encoding;
 pub mod error;
 pub mod glob;
 pub mod http;

@@ -69,7 +69,7 @@ fn json_of(v: &AnyValue) -> serde_json::Value {
         Some(V::DoubleValue(d)) => {
             serde_json::Number::from_f64(*d).map_or(serde_json::Value::Null, Into::into)
         }
-        Some(V::BytesValue(b)) => base64(b).into(),
+        Some(V::BytesValue(b)) => lgtm_common::encoding::base64_encode(b).into(),
         Some(V::ArrayValue(a)) => a.values.iter().map(json_of).collect::<Vec<_>>().into(),
         Some(V::KvlistValue(m)) => m
             .values
@@ -85,24 +85,6 @@ fn json_of(v: &AnyValue) -> serde_json::Value {
     }
 }
 
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// pcommon `Value.AsString`.
 fn as_string(v: &AnyValue) -> String {
     use any_value::Value as V;
@@ -112,7 +94,7 @@ fn as_string(v: &AnyValue) -> String {
         Some(V::BoolValue(b)) => b.to_string(),
         Some(V::IntValue(i)) => i.to_string(),
         Some(V::DoubleValue(d)) => crate::logql::units::go_float_f(*d),
-        Some(V::BytesValue(b)) => base64(b),
+        Some(V::BytesValue(b)) => lgtm_common::encoding::base64_encode(b),
         Some(V::ArrayValue(_) | V::KvlistValue(_)) => json_of(v).to_string(),
     }
 }

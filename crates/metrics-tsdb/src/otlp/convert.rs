@@ -90,7 +90,7 @@ pub fn value_string(value: Option<&AnyValue>) -> String {
         any_value::Value::BoolValue(b) => b.to_string(),
         any_value::Value::IntValue(i) => i.to_string(),
         any_value::Value::DoubleValue(d) => format_float(*d),
-        any_value::Value::BytesValue(b) => lgtm_common::http_client::base64_encode(b),
+        any_value::Value::BytesValue(b) => lgtm_common::encoding::base64_encode(b),
         any_value::Value::ArrayValue(a) => {
             let items: Vec<serde_json::Value> = a.values.iter().map(json_value).collect();
             serde_json::Value::Array(items).to_string()

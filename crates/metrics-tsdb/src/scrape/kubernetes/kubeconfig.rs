@@ -59,33 +59,6 @@ struct User {
     password: Option<String>,
 }
 
-/// Decodes standard base64 (padding optional, whitespace ignored).
-pub fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in input.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 /// Reads `path` and resolves its current context.
 pub fn load(path: &Path) -> Result<Connection, KubernetesError> {
     let err = |m: String| KubernetesError::Config(format!("kubeconfig {}: {m}", path.display()));
@@ -111,7 +84,8 @@ pub fn parse(text: &str, dir: &Path) -> Result<Connection, String> {
     let user = config.users.iter().find(|u| u.name == context.value.user);
     let resolve = |p: &str| dir.join(p).display().to_string();
     let decode = |field: &str, data: &str| -> Result<String, String> {
-        let bytes = base64_decode(data).ok_or_else(|| format!("{field}: invalid base64"))?;
+        let bytes = lgtm_common::encoding::base64_decode(data)
+            .ok_or_else(|| format!("{field}: invalid base64"))?;
         String::from_utf8(bytes).map_err(|_| format!("{field}: not PEM text"))
     };
     let c = &cluster.value;
@@ -182,24 +156,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_roundtrip() {
-        for s in [
-            "",
-            "a",
-            "ab",
-            "abc",
-            "abcd",
-            "-----BEGIN CERTIFICATE-----\n",
-        ] {
-            let enc = lgtm_common::http_client::base64_encode(s.as_bytes());
-            assert_eq!(base64_decode(&enc).unwrap(), s.as_bytes(), "{s:?}");
-        }
-        assert!(base64_decode("a*b").is_none());
-    }
-
-    #[test]
     fn current_context_is_resolved() {
-        let ca = lgtm_common::http_client::base64_encode(b"CA PEM");
+        let ca = lgtm_common::encoding::base64_encode(b"CA PEM");
         let text = format!(
             r#"
 apiVersion: v1
