@@ -4,6 +4,7 @@
 //! lgtm-bench remote-write --url http://127.0.0.1:9090/api/v1/write --series 100000 \
 //!     --scrapes 20 --batch 2000 --concurrency 4 [--pid <server pid>]
 //! lgtm-bench queries --url http://127.0.0.1:9090 --runs 20 [--time <unix seconds>]
+//! lgtm-bench alerts --url http://127.0.0.1:9093 --sink 127.0.0.1:9099 --mode post|notify|get
 //! ```
 //!
 //! `remote-write` replays a node-exporter-like fleet (counters, gauges, histogram buckets at a
@@ -14,6 +15,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod alerts;
 mod queries;
 mod remote_write;
 mod workload;
@@ -34,7 +36,9 @@ impl Args {
             match name.split_once('=') {
                 Some((n, v)) => out.push((n.to_owned(), v.to_owned())),
                 None => {
-                    let value = iter.next().with_context(|| format!("--{name} needs a value"))?;
+                    let value = iter
+                        .next()
+                        .with_context(|| format!("--{name} needs a value"))?;
                     out.push((name.to_owned(), value.clone()));
                 }
             }
@@ -43,11 +47,16 @@ impl Args {
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub(crate) fn required(&self, name: &str) -> Result<&str> {
-        self.get(name).with_context(|| format!("--{name} is required"))
+        self.get(name)
+            .with_context(|| format!("--{name} is required"))
     }
 
     pub(crate) fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T>
@@ -56,9 +65,7 @@ impl Args {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--{name}={v}: {e}")),
+            Some(v) => v.parse().map_err(|e| anyhow::anyhow!("--{name}={v}: {e}")),
         }
     }
 }
@@ -67,13 +74,14 @@ impl Args {
 async fn main() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = raw.split_first() else {
-        bail!("usage: lgtm-bench <remote-write|queries> [--options]");
+        bail!("usage: lgtm-bench <remote-write|queries|alerts> [--options]");
     };
     lgtm_common::http_client::client::install_crypto_provider();
     let args = Args::parse(rest)?;
     match command.as_str() {
+        "alerts" => alerts::run(&args).await,
         "remote-write" => remote_write::run(&args).await,
         "queries" => queries::run(&args).await,
-        other => bail!("unknown workload {other:?} (remote-write, queries)"),
+        other => bail!("unknown workload {other:?} (remote-write, queries, alerts)"),
     }
 }

@@ -10,10 +10,19 @@ use crate::Args;
 /// Dashboard-style queries: rates, aggregations, quantiles, topk, regex selectors.
 const QUERIES: &[(&str, &str)] = &[
     ("rate_cpu", "rate(node_cpu_seconds_total[5m])"),
-    ("sum_by_instance", "sum by (instance) (rate(node_network_receive_bytes_total[5m]))"),
-    ("histogram_quantile", "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"),
+    (
+        "sum_by_instance",
+        "sum by (instance) (rate(node_network_receive_bytes_total[5m]))",
+    ),
+    (
+        "histogram_quantile",
+        "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    ),
     ("topk", "topk(10, node_load1)"),
-    ("regex_selector", "count(node_filesystem_avail_bytes{instance=~\"node-1.*\"})"),
+    (
+        "regex_selector",
+        "count(node_filesystem_avail_bytes{instance=~\"node-1.*\"})",
+    ),
     ("sum_all", "sum(node_memory_MemAvailable_bytes)"),
 ];
 
@@ -28,7 +37,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub(crate) async fn run(args: &Args) -> Result<()> {
     let base = args.required("url")?.trim_end_matches('/').to_owned();
     let runs: usize = args.number("runs", 20)?;
-    let end: f64 = args.number("time", SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64())?;
+    let end: f64 = args.number(
+        "time",
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64(),
+    )?;
     let window: f64 = args.number("range", 3600.0)?;
     let client = reqwest::Client::new();
     for (name, query) in QUERIES {
@@ -47,7 +59,11 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
                 .send()
                 .await?;
             if !response.status().is_success() {
-                bail!("{name}: {} {}", response.status(), response.text().await.unwrap_or_default());
+                bail!(
+                    "{name}: {} {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                );
             }
             let _ = response.bytes().await?;
             latencies.push(started.elapsed().as_secs_f64() * 1000.0);

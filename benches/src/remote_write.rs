@@ -77,7 +77,12 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
                     .send()
                     .await?;
                 if !response.status().is_success() {
-                    bail!("{} answered {}: {}", url, response.status(), response.text().await.unwrap_or_default());
+                    bail!(
+                        "{} answered {}: {}",
+                        url,
+                        response.status(),
+                        response.text().await.unwrap_or_default()
+                    );
                 }
                 sent.fetch_add((to - from) as u64, Ordering::Relaxed);
                 Ok(())
@@ -89,7 +94,14 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let samples = sent.load(Ordering::Relaxed);
-    println!("series={} scrapes={} samples={} seconds={:.3} samples_per_second={:.0}", models.len(), scrapes, samples, elapsed, samples as f64 / elapsed);
+    println!(
+        "series={} scrapes={} samples={} seconds={:.3} samples_per_second={:.0}",
+        models.len(),
+        scrapes,
+        samples,
+        elapsed,
+        samples as f64 / elapsed
+    );
     if let (Some((cpu0, _, _)), Some((cpu1, rss, peak))) = (before, pid.and_then(proc_usage)) {
         let cpu = cpu1 - cpu0;
         println!(

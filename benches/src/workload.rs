@@ -55,7 +55,10 @@ pub(crate) fn fleet(count: usize) -> Vec<SeriesModel> {
                 ];
                 match kind {
                     Kind::Bucket => {
-                        let les = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+                        let les = [
+                            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+                            "5", "10", "+Inf",
+                        ];
                         labels.push(label("le", les[i % les.len()]));
                     }
                     _ if *n > 1 => labels.push(label("device", format!("dev{i}"))),
@@ -77,7 +80,11 @@ pub(crate) fn fleet(count: usize) -> Vec<SeriesModel> {
 impl SeriesModel {
     /// The value at scrape `step` (counters grow by varying increments, gauges wander).
     pub(crate) fn value(&self, step: u64) -> f64 {
-        let noise = (self.seed.wrapping_mul(6364136223846793005).wrapping_add(step * 1442695040888963407) >> 40) as f64;
+        let noise = (self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(step * 1442695040888963407)
+            >> 40) as f64;
         match self.kind {
             Kind::Counter => (step * (1 + self.seed % 97)) as f64 + (noise % 13.0),
             Kind::Bucket => (step * (1 + self.seed % 7)) as f64,

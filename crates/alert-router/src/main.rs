@@ -3,6 +3,11 @@
 use alert_router::flags::FlagError;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc, as in every binary of the stack: glibc malloc took about 30% of notification
+/// CPU in the alert-router benchmark (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = match alert_router::Config::from_args(std::env::args().skip(1)) {

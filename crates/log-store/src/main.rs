@@ -4,6 +4,11 @@ use lgtm_common::http::cancel_on_signal;
 use lgtm_common::telemetry::{LogFormat, LogLevel, init_logging};
 use log_store::cli::{Action, CliError, TARGETS, from_args, health_check};
 
+/// mimalloc, as in every binary of the stack: glibc malloc took about 30% of notification
+/// CPU in the alert-router benchmark (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = match from_args(std::env::args().skip(1)) {
