@@ -42,8 +42,17 @@ impl Label {
 ///
 /// Prometheus treats a label with an empty value as absent, so such labels are dropped on
 /// construction; when a name appears twice the last value wins (as `labels.Builder` does).
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Labels(Vec<Label>);
+
+/// Hashes as the 64-bit fingerprint: one xxHash pass instead of SipHash over every string,
+/// which matters for the per-step `HashMap<Labels, _>` grouping in query evaluation. Equal
+/// label sets have equal fingerprints, so this agrees with `Eq`.
+impl std::hash::Hash for Labels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.fingerprint());
+    }
+}
 
 impl Labels {
     /// The empty label set.

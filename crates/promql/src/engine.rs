@@ -181,9 +181,14 @@ impl Engine {
                     let v = finish_vector(v, t)?;
                     total += v.len();
                     for s in v {
-                        let e = series
-                            .entry(s.labels.clone())
-                            .or_insert_with(|| Series::new(s.labels.clone()));
+                        // Look up before inserting: cloning the labels once per step and
+                        // series was a measurable share of range-query time.
+                        let e = match series.get_mut(&s.labels) {
+                            Some(e) => e,
+                            None => series
+                                .entry(s.labels.clone())
+                                .or_insert_with(|| Series::new(s.labels.clone())),
+                        };
                         match s.h {
                             Some(h) => e.histograms.push(HPoint { t, h }),
                             None => e.floats.push(FPoint { t, f: s.f }),
