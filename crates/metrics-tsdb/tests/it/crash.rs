@@ -1,9 +1,9 @@
 //! `kill -9` during remote-write ingestion: every sample acknowledged before the kill is
 //! queryable after a restart.
 
-use crate::support::free_port;
+use crate::support::{free_port, wait_ready};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lgtm_proto::Message;
 use lgtm_proto::prometheus as pb;
@@ -29,22 +29,8 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
-        server.wait_ready();
+        wait_ready(&server.base, "metrics-tsdb");
         server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::blocking::Client::new();
-        while Instant::now() < deadline {
-            if let Ok(resp) = client.get(format!("{}/-/ready", self.base)).send()
-                && resp.status().is_success()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("metrics-tsdb did not become ready");
     }
 
     fn kill9(mut self) {

@@ -15,7 +15,7 @@ use lgtm_proto::prometheus as pb;
 use metrics_tsdb::server::{Config, start};
 use parking_lot::Mutex;
 
-use crate::support::{free_port, require_peer};
+use crate::support::{free_port, require_peer, wait_ready};
 
 /// A peer binary, or `None` (a skip) when missing and peers are optional.
 fn peer(name: &str) -> Option<PathBuf> {
@@ -269,18 +269,7 @@ fn start_alertmanager(bin: &Path, dir: &Path, hook: &str) -> (Killed, String) {
         .spawn()
         .expect("start alertmanager");
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if reqwest::blocking::get(format!("{base}/-/ready")).is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "alertmanager did not become ready"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_ready(&base, "alertmanager");
     (Killed(child), base)
 }
 
@@ -600,18 +589,7 @@ fn start_tsdb_process(dir: &Path) -> Tsdb {
         .spawn()
         .expect("start metrics-tsdb");
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if reqwest::blocking::get(format!("{base}/-/ready")).is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "metrics-tsdb did not become ready"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_ready(&base, "metrics-tsdb");
     Tsdb {
         _child: Killed(child),
         base,

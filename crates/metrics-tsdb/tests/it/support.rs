@@ -33,3 +33,19 @@ pub(crate) fn require_peer(names: &[&str]) -> Option<PathBuf> {
     }
     found
 }
+
+/// Polls `<base>/-/ready` until it answers 2xx; panics naming `what` after 30 s.
+pub(crate) fn wait_ready(base: &str, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if reqwest::blocking::get(format!("{base}/-/ready")).is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not become ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
