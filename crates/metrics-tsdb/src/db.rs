@@ -278,9 +278,8 @@ impl Db {
             let mut new_series: Vec<(SeriesRef, Labels)> = Vec::new();
             let mut accepted: Vec<RefSample> = Vec::new();
             for entry in batch {
-                let existed = self.head.num_series();
-                let series = match self.head.get_or_create(&entry.labels) {
-                    Ok(series) => series,
+                let (series, created) = match self.head.get_or_create_reporting(&entry.labels) {
+                    Ok(found) => found,
                     Err(e) => {
                         outcome.rejected += entry.samples.len();
                         let t = entry.samples.first().map_or(0, |s| s.0);
@@ -290,7 +289,7 @@ impl Db {
                         continue;
                     }
                 };
-                if self.head.num_series() > existed {
+                if created {
                     new_series.push((series.series_ref, series.labels.clone()));
                 }
                 for &(t, v) in &entry.samples {

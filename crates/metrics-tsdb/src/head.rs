@@ -330,12 +330,22 @@ impl Head {
 
     /// The series with these labels, created when new.
     pub fn get_or_create(&self, labels: &Labels) -> Result<Arc<MemSeries>, AppendError> {
+        self.get_or_create_reporting(labels)
+            .map(|(series, _)| series)
+    }
+
+    /// Like [`Head::get_or_create`], also telling whether this call created the series (the
+    /// store then logs a series record for it).
+    pub fn get_or_create_reporting(
+        &self,
+        labels: &Labels,
+    ) -> Result<(Arc<MemSeries>, bool), AppendError> {
         if labels.metric_name().is_none_or(str::is_empty) {
             return Err(AppendError::EmptyMetricName);
         }
         let fingerprint = labels.fingerprint();
         if let Some(series) = self.lookup(fingerprint, labels) {
-            return Ok(series);
+            return Ok((series, false));
         }
         let mut index = self.index.write();
         if let Some(existing) = index
@@ -343,7 +353,7 @@ impl Head {
             .get(&fingerprint)
             .and_then(|list| list.iter().find(|s| &s.labels == labels))
         {
-            return Ok(Arc::clone(existing));
+            return Ok((Arc::clone(existing), false));
         }
         if self.options.max_series > 0 && index.by_ref.len() >= self.options.max_series {
             return Err(AppendError::SeriesLimit {
@@ -367,7 +377,7 @@ impl Head {
             .or_default()
             .push(Arc::clone(&series));
         index.by_ref.insert(series_ref, Arc::clone(&series));
-        Ok(series)
+        Ok((series, true))
     }
 
     fn lookup(&self, fingerprint: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
