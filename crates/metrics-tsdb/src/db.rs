@@ -120,6 +120,19 @@ pub struct SeriesSamples {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// Bit-exact comparison of values, so NaN payloads (stale markers) compare as stored.
+impl PartialEq for SeriesSamples {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+            && self.samples.len() == other.samples.len()
+            && self
+                .samples
+                .iter()
+                .zip(&other.samples)
+                .all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits())
+    }
+}
+
 /// Result of an accepted batch: how many samples were stored and the first rejection.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppendOutcome {

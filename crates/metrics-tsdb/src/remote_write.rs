@@ -98,18 +98,6 @@ pub struct DecodedWrite {
     pub metadata: Vec<DecodedMetadata>,
 }
 
-impl PartialEq for SeriesSamples {
-    fn eq(&self, other: &Self) -> bool {
-        self.labels == other.labels
-            && self.samples.len() == other.samples.len()
-            && self
-                .samples
-                .iter()
-                .zip(&other.samples)
-                .all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits())
-    }
-}
-
 fn metric_type_name(t: i32) -> &'static str {
     match t {
         1 => "counter",
