@@ -70,7 +70,7 @@ async fn two_replicas_notify_once_and_share_silences() {
                     format!("--cluster.listen-address={me}"),
                     format!("--cluster.advertise-address={me}"),
                     format!("--cluster.peer={peer}"),
-                    "--cluster.peer-timeout=1s".to_owned(),
+                    "--cluster.peer-timeout=3s".to_owned(),
                 ]
                 .into_iter(),
             )
@@ -116,7 +116,8 @@ async fn two_replicas_notify_once_and_share_silences() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
     }
-    tokio::time::sleep(Duration::from_millis(4000)).await;
+    // group_wait (1s) + the second replica's positional wait (3s) + margin for a loaded CI.
+    tokio::time::sleep(Duration::from_millis(7000)).await;
     assert_eq!(
         log.lock().len(),
         1,
