@@ -681,10 +681,8 @@ fn metric_query_results_match_loki() {
         }
     }
     // Known differences, each for a documented reason:
-    // * scalar results of `/query`: Loki stamps them with a fixed odd time (1434568923883);
-    // * `by (level)` over a label with an empty value: Loki keeps `{level=""}`, our label
-    //   sets (from `lgtm-common`) drop empty values.
-    const KNOWN: &[&str] = &["instant-007", "instant-016", "range_agg-039"];
+    // * scalar results of `/query`: Loki stamps them with a fixed odd time (1434568923883).
+    const KNOWN: &[&str] = &["instant-007", "instant-016"];
     let unexpected: Vec<&String> = failures
         .iter()
         .filter(|f| !KNOWN.iter().any(|id| f.starts_with(&format!("{id}:"))))

@@ -319,7 +319,14 @@ impl<'a> Evaluator<'a> {
                         v
                     }
                 };
-                let labels = Labels::from_pairs(lbs.labels());
+                // Parsed labels with empty values stay: Loki groups `json level` on a line
+                // without `level` under `level=""`, apart from lines that have no label at all.
+                let labels = Labels::from_sorted_unchecked(
+                    lbs.labels()
+                        .into_iter()
+                        .map(|(n, v)| lgtm_common::labels::Label::new(n, v))
+                        .collect(),
+                );
                 by_labels.entry(labels).or_default().push((e.ts, value));
             }
         }

@@ -470,12 +470,28 @@ impl Step for JsonExpressionParser {
             }
             return true;
         }
-        // Loki looks the paths up without validating the whole line: arrays and strings are
-        // not errors (the labels come out empty), broken objects are.
-        if start == Some(b'{')
-            && let Err(e) = object_each(line, &mut |_, _| true)
-        {
-            lbs.add_error(ERR_JSON, e);
+        // Loki scans an object only until every path's first key is found: a line cut short
+        // after them is no error; arrays and strings are none either (the labels come out
+        // empty).
+        if start == Some(b'{') {
+            let mut missing: Vec<&str> = self
+                .exprs
+                .iter()
+                .filter_map(|(_, path)| match path.first() {
+                    Some(PathPart::Field(name)) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let scan = object_each(line, &mut |k, _| {
+                let k = unescape(k);
+                missing.retain(|m| *m != k);
+                !missing.is_empty()
+            });
+            if let Err(e) = scan
+                && !missing.is_empty()
+            {
+                lbs.add_error(ERR_JSON, e);
+            }
         }
         for (name, path) in &self.exprs {
             let key = if lbs.base_has(name) {

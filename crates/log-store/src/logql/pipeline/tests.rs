@@ -149,6 +149,22 @@ fn json_errors_keep_the_line() {
 }
 
 #[test]
+fn json_parameters_scan_only_until_their_keys_are_found() {
+    // A line cut short after the wanted key parses (Loki's EachKey stops there) ...
+    let cut = r#"{"level":"info","msg":"trunc"#;
+    let p = run(r#"{app="a"} | json level"#, cut).unwrap();
+    assert_eq!(labels(&p)["level"], "info");
+    assert!(!labels(&p).contains_key("__error__"));
+    // ... one still missing its key when the break comes is an error.
+    let p = run(r#"{app="a"} | json level, code="status""#, cut).unwrap();
+    assert_eq!(labels(&p)["__error__"], "JSONParserErr");
+    // Valid JSON that is not an object yields empty labels, not an error.
+    let p = run(r#"{app="a"} | json level"#, "[1,2,3]").unwrap();
+    assert_eq!(labels(&p).get("level"), Some(&""));
+    assert!(!labels(&p).contains_key("__error__"));
+}
+
+#[test]
 fn logfmt_strict_and_keep_empty() {
     let line = r#"at=info method=GET path=/ host=grafana.net fwd="124.133.124.161" service=8ms status=200 dry_run"#;
     let p = run(r#"{app="a"} | logfmt"#, line).unwrap();
