@@ -37,17 +37,23 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
     let batch: usize = args.number("batch", 2000)?;
     let concurrency: usize = args.number("concurrency", 4)?;
     let pid: Option<u32> = args.get("pid").map(str::parse).transpose()?;
+    // Scrape interval of the replayed fleet (15 s like a default Prometheus job; a longer
+    // one loads a day of history in minutes).
+    let interval_ms: i64 = args.number("interval-ms", 15_000)?;
+    if interval_ms <= 0 {
+        bail!("--interval-ms must be positive");
+    }
     let models = Arc::new(fleet(series));
     let start_ms = args.number::<i64>("start-ms", {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-        now - (scrapes as i64) * 15_000
+        now - (scrapes as i64) * interval_ms
     })?;
     let client = reqwest::Client::new();
     let before = pid.and_then(proc_usage);
     let sent = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     for step in 0..scrapes {
-        let t = start_ms + step as i64 * 15_000;
+        let t = start_ms + step as i64 * interval_ms;
         let mut tasks = tokio::task::JoinSet::new();
         let chunks: Vec<(usize, usize)> = (0..models.len())
             .step_by(batch)

@@ -83,7 +83,7 @@ impl SeriesModel {
         let noise = (self
             .seed
             .wrapping_mul(6364136223846793005)
-            .wrapping_add(step * 1442695040888963407)
+            .wrapping_add(step.wrapping_mul(1442695040888963407))
             >> 40) as f64;
         match self.kind {
             Kind::Counter => (step * (1 + self.seed % 97)) as f64 + (noise % 13.0),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use lgtm_common::labels::Labels;
 use parking_lot::RwLock;
 
-use crate::model::{fingerprint, is_zero_time};
+use crate::model::fingerprint;
 
 /// One alert as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,7 @@ impl Alert {
 
     /// `Alert.ResolvedAt`: has an end time at or before `t`.
     pub fn resolved_at(&self, t: DateTime<Utc>) -> bool {
-        !is_zero_time(&self.ends_at) && self.ends_at <= t
+        self.ends_at <= t && !ends_unset(&self.ends_at)
     }
 
     /// `Alert.Merge`: combines a stored alert with a newly received one.
@@ -83,6 +83,15 @@ impl Alert {
         }
         res
     }
+}
+
+/// Unix seconds of Go's zero `time.Time` (`0001-01-01T00:00:00Z`).
+const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
+/// [`crate::model::is_zero_time`] without building the zero time: this runs several times per alert and
+/// flush.
+fn ends_unset(t: &DateTime<Utc>) -> bool {
+    (t.timestamp(), t.timestamp_subsec_nanos()) <= (GO_ZERO_UNIX, 0)
 }
 
 /// `types.AlertSlice` order: by `job`, then `instance`, then the label sets.
@@ -182,7 +191,7 @@ impl AlertStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::parse_time;
+    use crate::model::{is_zero_time, parse_time};
 
     fn alert(start: &str, end: &str, updated: &str, timeout: bool) -> Alert {
         Alert::new(
@@ -255,5 +264,30 @@ mod tests {
                 r#"{a="1"}"#
             ]
         );
+    }
+
+    #[test]
+    fn unset_end_matches_go_zero_time() {
+        let zero = crate::model::zero_time();
+        assert!(ends_unset(&zero) && is_zero_time(&zero));
+        let later = zero + chrono::Duration::nanoseconds(1);
+        assert!(!ends_unset(&later) && !is_zero_time(&later));
+        let earlier = zero - chrono::Duration::seconds(1);
+        assert_eq!(ends_unset(&earlier), is_zero_time(&earlier));
+        let a = alert(
+            "2026-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+            false,
+        );
+        assert!(!a.resolved_at(parse_time("2026-01-02T00:00:00Z").unwrap()));
+        let b = alert(
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:05:00Z",
+            "2026-01-01T00:00:00Z",
+            false,
+        );
+        assert!(!b.resolved_at(parse_time("2026-01-01T00:04:59Z").unwrap()));
+        assert!(b.resolved_at(parse_time("2026-01-01T00:05:00Z").unwrap()));
     }
 }

@@ -111,7 +111,10 @@ impl Dispatcher {
                         has_flushed: AtomicBool::new(false),
                         flush_now: Notify::new(),
                     });
-                    tokio::spawn(run_group(g.clone(), core.clone(), self.clone()));
+                    // The group_wait timer starts now, at creation (as `newAggrGroup` arms
+                    // it), not when the task is first polled.
+                    let first = Instant::now() + g.opts.group_wait;
+                    tokio::spawn(run_group(g.clone(), core.clone(), self.clone(), first));
                     g
                 });
                 group.alerts.lock().insert(alert.fingerprint, alert.clone());
@@ -137,8 +140,8 @@ impl Dispatcher {
     }
 }
 
-async fn run_group(g: Arc<Group>, core: Arc<Core>, disp: Arc<Dispatcher>) {
-    let mut next = Instant::now() + g.opts.group_wait;
+async fn run_group(g: Arc<Group>, core: Arc<Core>, disp: Arc<Dispatcher>, first: Instant) {
+    let mut next = first;
     loop {
         tokio::select! {
             () = disp.cancel.cancelled() => return,
@@ -176,6 +179,8 @@ async fn flush(
         return;
     }
     let now = core.clock.now();
+    // The one copy of each alert per flush: firing ones get a zero `endsAt` so that they do
+    // not resolve while the notification is under way (`aggrGroup.flush`).
     let mut alerts: Vec<Alert> = snapshot
         .iter()
         .map(|a| {
@@ -186,15 +191,18 @@ async fn flush(
             c
         })
         .collect();
+    drop(snapshot);
     alerts.sort_by(alert_order);
-    if pipeline(g, core, rt, &alerts, tick, deadline).await {
+    let resolved: Vec<(u64, DateTime<Utc>)> = alerts
+        .iter()
+        .filter(|a| a.resolved_at(now))
+        .map(|a| (a.fingerprint, a.updated_at))
+        .collect();
+    if pipeline(g, core, rt, alerts, tick, deadline).await && !resolved.is_empty() {
         let mut current = g.alerts.lock();
-        for a in alerts.iter().filter(|a| a.resolved_at(now)) {
-            if current
-                .get(&a.fingerprint)
-                .is_some_and(|c| c.updated_at == a.updated_at)
-            {
-                current.remove(&a.fingerprint);
+        for (fp, updated_at) in resolved {
+            if current.get(&fp).is_some_and(|c| c.updated_at == updated_at) {
+                current.remove(&fp);
             }
         }
     }
@@ -205,16 +213,12 @@ async fn pipeline(
     g: &Group,
     core: &Arc<Core>,
     rt: &Arc<Runtime>,
-    alerts: &[Alert],
+    mut alerts: Vec<Alert>,
     tick: DateTime<Utc>,
     deadline: Instant,
 ) -> bool {
     let now = core.clock.now();
-    let alerts: Vec<Alert> = alerts
-        .iter()
-        .filter(|a| rt.inhibitor.inhibited_by(&a.labels, now).is_none())
-        .cloned()
-        .collect();
+    alerts.retain(|a| rt.inhibitor.inhibited_by(&a.labels, now).is_none());
     if alerts.is_empty() {
         return true;
     }
@@ -238,10 +242,7 @@ async fn pipeline(
         tracing::debug!(group = %g.key, "inside mute time intervals; not notifying");
         return true;
     }
-    let alerts: Vec<Alert> = alerts
-        .into_iter()
-        .filter(|a| core.silences.silenced_by(&a.labels, now).is_empty())
-        .collect();
+    alerts.retain(|a| core.silences.silenced_by(&a.labels, now).is_empty());
     if alerts.is_empty() {
         return true;
     }
@@ -312,8 +313,9 @@ async fn integration_stage(
     ) else {
         return true;
     };
-    let to_send: Vec<Alert> = if slot.send_resolved {
-        alerts.to_vec()
+    // Copy only when resolved alerts must be left out.
+    let to_send: std::borrow::Cow<'_, [Alert]> = if slot.send_resolved || resolved.is_empty() {
+        std::borrow::Cow::Borrowed(alerts)
     } else {
         alerts
             .iter()
@@ -361,6 +363,7 @@ async fn integration_stage(
     }
     core.nflog
         .log(key, firing, resolved, receiver_data, core.clock.now());
+    core.cluster_changed();
     true
 }
 

@@ -39,6 +39,24 @@ pub struct Config {
     pub cluster_peer_timeout: Duration,
     /// `--cluster.settle-timeout` (1m): longest wait for the peers before notifying.
     pub cluster_settle_timeout: Duration,
+    /// `--cluster.peer-name`: this replica's name (default: a ULID made at start-up).
+    pub cluster_peer_name: Option<String>,
+    /// `--cluster.gossip-interval` (200ms): SWIM gossip period.
+    pub cluster_gossip_interval: Duration,
+    /// `--cluster.pushpull-interval` (1m): full state exchange period.
+    pub cluster_pushpull_interval: Duration,
+    /// `--cluster.tcp-timeout` (10s): connect and full-exchange timeout.
+    pub cluster_tcp_timeout: Duration,
+    /// `--cluster.probe-timeout` (500ms): SWIM probe round trip.
+    pub cluster_probe_timeout: Duration,
+    /// `--cluster.probe-interval` (1s): SWIM probe period.
+    pub cluster_probe_interval: Duration,
+    /// `--cluster.reconnect-interval` (10s): re-join period for lost peers.
+    pub cluster_reconnect_interval: Duration,
+    /// `--cluster.reconnect-timeout` (6h): how long a lost peer is remembered.
+    pub cluster_reconnect_timeout: Duration,
+    /// `--cluster.label`: refuse cluster traffic of another label.
+    pub cluster_label: Option<String>,
     /// `--telegram.edit-messages` (ours, off by default): edit a group's Telegram message
     /// when the group changes or resolves instead of posting a new one.
     pub telegram_edit_messages: bool,
@@ -67,6 +85,15 @@ impl Default for Config {
             cluster_peers: Vec::new(),
             cluster_peer_timeout: Duration::from_secs(15),
             cluster_settle_timeout: Duration::from_secs(60),
+            cluster_peer_name: None,
+            cluster_gossip_interval: Duration::from_millis(200),
+            cluster_pushpull_interval: Duration::from_secs(60),
+            cluster_tcp_timeout: Duration::from_secs(10),
+            cluster_probe_timeout: Duration::from_millis(500),
+            cluster_probe_interval: Duration::from_secs(1),
+            cluster_reconnect_interval: Duration::from_secs(10),
+            cluster_reconnect_timeout: Duration::from_secs(6 * 3600),
+            cluster_label: None,
             telegram_edit_messages: false,
             telegram_silence_buttons: false,
             ignored: Vec::new(),
@@ -101,18 +128,11 @@ pub enum FlagError {
     Version,
 }
 
-/// Flags accepted and ignored (clustering, UI, limits we do not implement).
+/// Flags accepted and ignored (UI, limits we do not implement; cluster TLS is the mesh's
+/// job, peers are re-resolved in the background rather than within a timeout).
 const IGNORED_VALUE_FLAGS: &[&str] = &[
-    "cluster.gossip-interval",
-    "cluster.pushpull-interval",
-    "cluster.tcp-timeout",
-    "cluster.probe-timeout",
-    "cluster.probe-interval",
-    "cluster.reconnect-interval",
-    "cluster.reconnect-timeout",
     "cluster.tls-config",
-    "cluster.label",
-    "cluster.peer-name",
+    "cluster.peers-resolve-timeout",
     "web.config.file",
     "web.get-concurrency",
     "web.timeout",
@@ -127,6 +147,7 @@ const IGNORED_VALUE_FLAGS: &[&str] = &[
 ];
 const IGNORED_BOOL_FLAGS: &[&str] = &[
     "cluster.allow-insecure-public-advertise-address",
+    "cluster.allow-insecure-public-advertise-address-discovery",
     "web.systemd-socket",
     "auto-gomemlimit",
 ];
@@ -220,6 +241,25 @@ impl Config {
                 }
                 "cluster.peer-timeout" => c.cluster_peer_timeout = duration(&name, &value()?)?,
                 "cluster.settle-timeout" => c.cluster_settle_timeout = duration(&name, &value()?)?,
+                "cluster.peer-name" => {
+                    c.cluster_peer_name = Some(value()?).filter(|s| !s.is_empty())
+                }
+                "cluster.gossip-interval" => {
+                    c.cluster_gossip_interval = duration(&name, &value()?)?
+                }
+                "cluster.pushpull-interval" => {
+                    c.cluster_pushpull_interval = duration(&name, &value()?)?
+                }
+                "cluster.tcp-timeout" => c.cluster_tcp_timeout = duration(&name, &value()?)?,
+                "cluster.probe-timeout" => c.cluster_probe_timeout = duration(&name, &value()?)?,
+                "cluster.probe-interval" => c.cluster_probe_interval = duration(&name, &value()?)?,
+                "cluster.reconnect-interval" => {
+                    c.cluster_reconnect_interval = duration(&name, &value()?)?
+                }
+                "cluster.reconnect-timeout" => {
+                    c.cluster_reconnect_timeout = duration(&name, &value()?)?
+                }
+                "cluster.label" => c.cluster_label = Some(value()?).filter(|s| !s.is_empty()),
                 n if IGNORED_VALUE_FLAGS.contains(&n) => {
                     let v = value()?;
                     c.ignored.push(format!("--{n}={v}"));
@@ -230,25 +270,39 @@ impl Config {
         Ok(c)
     }
 
-    /// HA settings when clustering is on: a listen address and at least one peer.
+    /// HA settings when clustering is on: a listen address and at least one peer. Without
+    /// `--cluster.peer-name` the name is a new ULID, so each call names a new replica.
     pub fn cluster_settings(&self) -> Option<crate::cluster::ClusterSettings> {
         let listen = self.cluster_listen_address.clone()?;
         if self.cluster_peers.is_empty() {
             return None;
         }
-        let listen = match listen.strip_prefix(':') {
+        let host_port = |a: &str| match a.strip_prefix(':') {
             Some(port) => format!("0.0.0.0:{port}"),
-            None => listen,
+            None => a.to_owned(),
         };
         Some(crate::cluster::ClusterSettings {
-            name: self
-                .cluster_advertise_address
-                .clone()
-                .unwrap_or_else(|| listen.clone()),
-            listen,
-            peers: self.cluster_peers.clone(),
+            listen: host_port(&listen),
+            advertise: self.cluster_advertise_address.clone(),
+            name: self.cluster_peer_name.clone().unwrap_or_else(|| {
+                crate::cluster::identity::new_peer_name(crate::cluster::identity::unix_millis())
+            }),
+            peers: self
+                .cluster_peers
+                .iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
             peer_timeout: self.cluster_peer_timeout,
             settle_timeout: self.cluster_settle_timeout,
+            gossip_interval: self.cluster_gossip_interval,
+            pushpull_interval: self.cluster_pushpull_interval,
+            tcp_timeout: self.cluster_tcp_timeout,
+            probe_timeout: self.cluster_probe_timeout,
+            probe_interval: self.cluster_probe_interval,
+            reconnect_interval: self.cluster_reconnect_interval,
+            reconnect_timeout: self.cluster_reconnect_timeout,
+            label: self.cluster_label.clone(),
         })
     }
 
@@ -319,6 +373,7 @@ mod tests {
         assert_eq!(c.data_retention, Duration::from_secs(86400));
         assert_eq!(c.cluster_listen_address, None);
         assert_eq!(c.cluster_peers, ["a:9094"]);
+        assert_eq!(c.cluster_settings(), None, "empty listen address: HA off");
         assert_eq!(
             c.urls(0).unwrap(),
             ("http://am.example:9093/am".into(), "/am".into())
@@ -340,6 +395,79 @@ mod tests {
                 .unwrap()
                 .1,
             "/x"
+        );
+    }
+
+    #[test]
+    fn cluster_flags() {
+        let c = parse(&[
+            "--cluster.listen-address=:9094",
+            "--cluster.advertise-address=10.0.0.7:9094",
+            "--cluster.peer=am-0.am:9094",
+            "--cluster.peer",
+            "am-1.am:9094",
+            "--cluster.peer-name=am-0",
+            "--cluster.peer-timeout=5s",
+            "--cluster.settle-timeout=30s",
+            "--cluster.gossip-interval=100ms",
+            "--cluster.pushpull-interval=2m",
+            "--cluster.tcp-timeout=3s",
+            "--cluster.probe-timeout=250ms",
+            "--cluster.probe-interval=2s",
+            "--cluster.reconnect-interval=20s",
+            "--cluster.reconnect-timeout=1h",
+            "--cluster.label=prod",
+            "--cluster.tls-config=tls.yml",
+            "--cluster.allow-insecure-public-advertise-address-discovery",
+        ])
+        .unwrap();
+        let s = c.cluster_settings().unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9094");
+        assert_eq!(s.advertise.as_deref(), Some("10.0.0.7:9094"));
+        assert_eq!(s.name, "am-0");
+        assert_eq!(s.peers, ["am-0.am:9094", "am-1.am:9094"]);
+        assert_eq!(s.peer_timeout, Duration::from_secs(5));
+        assert_eq!(s.settle_timeout, Duration::from_secs(30));
+        assert_eq!(s.gossip_interval, Duration::from_millis(100));
+        assert_eq!(s.pushpull_interval, Duration::from_secs(120));
+        assert_eq!(s.tcp_timeout, Duration::from_secs(3));
+        assert_eq!(s.probe_timeout, Duration::from_millis(250));
+        assert_eq!(s.probe_interval, Duration::from_secs(2));
+        assert_eq!(s.reconnect_interval, Duration::from_secs(20));
+        assert_eq!(s.reconnect_timeout, Duration::from_secs(3600));
+        assert_eq!(s.label.as_deref(), Some("prod"));
+        assert_eq!(c.ignored.len(), 2, "{:?}", c.ignored);
+        // Alertmanager's defaults, and a generated ULID name per call without a peer name.
+        let d = parse(&["--cluster.peer=x:9094"]).unwrap();
+        let s = d.cluster_settings().unwrap();
+        assert_eq!(
+            (
+                s.peer_timeout,
+                s.settle_timeout,
+                s.gossip_interval,
+                s.pushpull_interval
+            ),
+            (
+                Duration::from_secs(15),
+                Duration::from_secs(60),
+                Duration::from_millis(200),
+                Duration::from_secs(60)
+            )
+        );
+        assert_eq!(
+            (s.probe_interval, s.probe_timeout, s.tcp_timeout),
+            (
+                Duration::from_secs(1),
+                Duration::from_millis(500),
+                Duration::from_secs(10)
+            )
+        );
+        assert_eq!(s.name.len(), 26);
+        assert_ne!(s.name, d.cluster_settings().unwrap().name);
+        assert_eq!(
+            parse(&[]).unwrap().cluster_settings(),
+            None,
+            "no peer: HA off"
         );
     }
 }

@@ -198,6 +198,9 @@ pub async fn serve(
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
     shutdown.cancel();
+    if let Some(c) = &core.cluster {
+        c.stopped().await;
+    }
     core.persist();
     served.map_err(|source| Error::Io {
         context: "serving HTTP".into(),

@@ -154,6 +154,11 @@ impl NfLog {
         n
     }
 
+    /// Something changed since the last snapshot.
+    pub fn is_dirty(&self) -> bool {
+        self.path.is_some() && *self.dirty.lock()
+    }
+
     /// Writes the snapshot if something changed since the last one.
     pub fn persist_if_dirty(&self) -> std::io::Result<()> {
         let Some(path) = &self.path else {

@@ -267,10 +267,21 @@ impl Core {
         self.persist();
     }
 
-    /// Writes pending snapshots.
+    /// Writes pending snapshots. On a multi-threaded runtime the write (an fsync, several
+    /// milliseconds on a busy disk) leaves the worker thread first, so group flushes that are
+    /// due meanwhile are not held up behind it.
     pub fn persist(&self) {
-        if let Err(e) = self.nflog.persist_if_dirty() {
-            tracing::error!(error = %e, "writing the notification log snapshot");
+        if !self.nflog.is_dirty() {
+            return;
+        }
+        let write = || {
+            if let Err(e) = self.nflog.persist_if_dirty() {
+                tracing::error!(error = %e, "writing the notification log snapshot");
+            }
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(write),
+            _ => write(),
         }
     }
 

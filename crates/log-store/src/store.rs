@@ -42,7 +42,7 @@ use block::LoadedBlock;
 pub use compact::{CompactOutcome, Retention, RetentionRule};
 use deletes::ActiveDelete;
 pub use deletes::DeleteRequest;
-use head::{Reject, TenantHead};
+use head::{Reject, StreamData, TenantHead};
 pub(crate) use wal_record::WalStream;
 
 /// Errors of the store.
@@ -94,6 +94,50 @@ pub struct StreamEntries {
     pub labels: Labels,
     /// Entries, ascending.
     pub entries: Vec<Entry>,
+    /// Every entry the select looked at, before a line pre-filter dropped some (the
+    /// `stats` block reports these).
+    pub scanned: ScanStats,
+}
+
+/// Entries a select looked at: what a query "processed" in Loki's `stats` block.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Entries.
+    pub lines: u64,
+    /// Line bytes.
+    pub bytes: u64,
+    /// Structured metadata bytes (names and values).
+    pub metadata_bytes: u64,
+}
+
+impl ScanStats {
+    fn add(&mut self, e: &Entry) {
+        self.lines += 1;
+        self.bytes += e.line.len() as u64;
+        self.metadata_bytes += e
+            .metadata
+            .iter()
+            .map(|l| (l.name.len() + l.value.len()) as u64)
+            .sum::<u64>();
+    }
+
+    fn merge(&mut self, o: ScanStats) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        self.metadata_bytes += o.metadata_bytes;
+    }
+}
+
+/// A test on bare lines that a select applies while decoding, so lines a query's leading
+/// line filters drop are never copied out of their chunks.
+pub trait LineTest: Sync {
+    /// True when the line must be kept.
+    fn keep(&self, line: &str) -> bool;
+
+    /// Substrings every kept line contains: a chunk whose lines lack one is skipped whole.
+    fn required(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// A stream to append, already validated.
@@ -166,7 +210,7 @@ pub struct OpenReport {
 #[derive(Debug)]
 struct Frozen {
     tenant: String,
-    streams: Vec<(Labels, Vec<Entry>)>,
+    streams: Vec<(Labels, StreamData)>,
 }
 
 /// The log store: WAL, heads, frozen snapshots being flushed, and blocks.
@@ -370,6 +414,21 @@ impl Store {
         end: i64,
         keep: Keep,
     ) -> Result<Vec<StreamEntries>, StoreError> {
+        self.select_filtered(tenant, matchers, start, end, keep, None)
+            .await
+    }
+
+    /// [`Store::select_keep`] returning only entries whose line passes `test` (each
+    /// stream's `scanned` still counts every entry looked at).
+    pub async fn select_filtered(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        keep: Keep,
+        test: Option<&dyn LineTest>,
+    ) -> Result<Vec<StreamEntries>, StoreError> {
         let deletes = self.deletes.read().clone();
         // Deleted entries are removed after merging, so cutting earlier could return fewer.
         let keep = if deletes.iter().any(|d| d.req.tenant == tenant) {
@@ -377,32 +436,37 @@ impl Store {
         } else {
             keep
         };
-        let mut by_stream: HashMap<Labels, Vec<Vec<Entry>>> = HashMap::new();
+        let mut by_stream: HashMap<Labels, (Vec<Vec<Entry>>, ScanStats)> = HashMap::new();
         if let Some(head) = self.tenants.read().get(tenant).cloned() {
             for s in head.matching(matchers) {
                 let d = s.data.read();
-                let lo = d.entries.partition_point(|e| e.ts < start);
-                let hi = d.entries.partition_point(|e| e.ts < end);
-                if lo < hi {
-                    by_stream
-                        .entry(s.labels.clone())
-                        .or_default()
-                        .push(keep.cut(&d.entries[lo..hi]).to_vec());
+                let mut stats = ScanStats::default();
+                let parts = d.data.parts(start, end, keep, test, &mut stats)?;
+                if stats.lines > 0 {
+                    let slot = by_stream.entry(s.labels.clone()).or_default();
+                    slot.0.extend(parts);
+                    slot.1.merge(stats);
                 }
             }
         }
-        for f in self.frozen.read().iter().filter(|f| f.tenant == tenant) {
-            for (labels, entries) in &f.streams {
+        let frozen: Vec<Arc<Frozen>> = self
+            .frozen
+            .read()
+            .iter()
+            .filter(|f| f.tenant == tenant)
+            .cloned()
+            .collect();
+        for f in frozen {
+            for (labels, data) in &f.streams {
                 if !lgtm_common::labels::matches_all(matchers, labels) {
                     continue;
                 }
-                let lo = entries.partition_point(|e| e.ts < start);
-                let hi = entries.partition_point(|e| e.ts < end);
-                if lo < hi {
-                    by_stream
-                        .entry(labels.clone())
-                        .or_default()
-                        .push(keep.cut(&entries[lo..hi]).to_vec());
+                let mut stats = ScanStats::default();
+                let parts = data.parts(start, end, keep, test, &mut stats)?;
+                if stats.lines > 0 {
+                    let slot = by_stream.entry(labels.clone()).or_default();
+                    slot.0.extend(parts);
+                    slot.1.merge(stats);
                 }
             }
         }
@@ -415,25 +479,33 @@ impl Store {
             .collect();
         for b in blocks {
             for i in b.matching(matchers) {
-                let mut entries = b.read_stream(&self.opts.objects, i, start, end).await?;
+                let mut stats = ScanStats::default();
+                let mut entries = b
+                    .read_stream_filtered(&self.opts.objects, i, start, end, test, &mut stats)
+                    .await?;
                 keep.truncate(&mut entries);
-                if !entries.is_empty() {
-                    by_stream
-                        .entry(b.labels[i].clone())
-                        .or_default()
-                        .push(entries);
+                if stats.lines > 0 {
+                    let slot = by_stream.entry(b.labels[i].clone()).or_default();
+                    if !entries.is_empty() {
+                        slot.0.push(entries);
+                    }
+                    slot.1.merge(stats);
                 }
             }
         }
         let mut out: Vec<StreamEntries> = by_stream
             .into_iter()
-            .map(|(labels, parts)| {
+            .map(|(labels, (parts, scanned))| {
                 let mut entries = merge(parts);
                 deletes::filter(&deletes, tenant, &labels, &mut entries);
                 keep.truncate(&mut entries);
-                StreamEntries { labels, entries }
+                StreamEntries {
+                    labels,
+                    entries,
+                    scanned,
+                }
             })
-            .filter(|s| !s.entries.is_empty())
+            .filter(|s| !s.entries.is_empty() || (test.is_some() && s.scanned.lines > 0))
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
@@ -463,28 +535,30 @@ impl Store {
         end: i64,
     ) -> Vec<(Labels, StreamStats)> {
         let mut acc: HashMap<Labels, StreamStats> = HashMap::new();
-        let mut add = |labels: &Labels, entries: &[Entry]| {
-            let lo = entries.partition_point(|e| e.ts < start);
-            let hi = entries.partition_point(|e| e.ts < end);
-            if lo < hi {
+        let mut add = |labels: &Labels, data: &StreamData| {
+            let (n, bytes) = match data.count_range(start, end) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "undecodable head chunk skipped in stats");
+                    return;
+                }
+            };
+            if n > 0 {
                 let s = acc.entry(labels.clone()).or_default();
                 s.chunks += 1;
-                s.entries += (hi - lo) as u64;
-                s.bytes += entries[lo..hi]
-                    .iter()
-                    .map(|e| e.line.len() as u64)
-                    .sum::<u64>();
+                s.entries += n;
+                s.bytes += bytes;
             }
         };
         if let Some(head) = self.tenants.read().get(tenant).cloned() {
             for s in head.matching(matchers) {
-                add(&s.labels, &s.data.read().entries);
+                add(&s.labels, &s.data.read().data);
             }
         }
         for f in self.frozen.read().iter().filter(|f| f.tenant == tenant) {
-            for (labels, entries) in &f.streams {
+            for (labels, data) in &f.streams {
                 if lgtm_common::labels::matches_all(matchers, labels) {
-                    add(labels, entries);
+                    add(labels, data);
                 }
             }
         }
@@ -754,10 +828,20 @@ async fn load_deletes(
 
 /// Merges sorted parts into one ascending list without exact duplicates.
 fn merge(mut parts: Vec<Vec<Entry>>) -> Vec<Entry> {
+    parts.retain(|p| !p.is_empty());
     if parts.len() == 1 {
         return parts.pop().unwrap_or_default();
     }
+    // Parts that follow each other in time (the usual case: sealed head chunks, blocks cut
+    // by time) are concatenated; only overlapping ones need sorting.
+    parts.sort_by_key(|p| p.first().map(|e| e.ts));
+    let ordered = parts
+        .windows(2)
+        .all(|w| w[0].last().map(|e| e.ts) < w[1].first().map(|e| e.ts));
     let mut all: Vec<Entry> = parts.into_iter().flatten().collect();
+    if ordered {
+        return all;
+    }
     all.sort_by_key(|e| e.ts);
     let mut out: Vec<Entry> = Vec::with_capacity(all.len());
     for e in all {

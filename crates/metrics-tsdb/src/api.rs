@@ -5,6 +5,7 @@
 //! (remote write receiver), `lifecycle` (`/-/reload`; `/-/healthy` and `/-/ready` come from the
 //! shared HTTP scaffold).
 
+pub mod admin;
 pub mod federate;
 pub mod lifecycle;
 pub mod query;
@@ -177,6 +178,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .route(
             "/-/reload",
             post(lifecycle::reload)

@@ -1,6 +1,7 @@
 //! Compressed per-series sample chunks.
 
 mod bstream;
+pub mod column;
 pub mod xor;
 
 pub use xor::{XorChunk, XorIter};

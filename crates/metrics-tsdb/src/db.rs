@@ -4,6 +4,20 @@
 //! log holds samples in exactly the order the head accepted them; the caller is answered only
 //! once the records are durable per the fsync policy. On open, the log is replayed into a new
 //! head before the first append: every acknowledged sample is back after `kill -9`.
+//!
+//! Maintenance (`maintain`) cuts the head into blocks, compacts blocks (`db/compaction.rs`),
+//! applies retention and mirrors blocks to the object store (`db/retention.rs`); the admin
+//! operations (deletion, tombstone cleanup, snapshots) are in `db/admin.rs`.
+
+mod admin;
+mod compaction;
+mod limits;
+#[cfg(test)]
+mod maintenance_tests;
+mod retention;
+
+pub use admin::snapshot_name;
+pub use limits::{DbMetrics, Rejection};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +29,10 @@ use parking_lot::Mutex;
 
 use lgtm_common::blocks::{BlockCatalog, BlockId, BlockMeta};
 
+use crate::block::meta::{BlockDesc, TsdbMeta};
+use crate::block::tombstones::{Tombstones, remove_deleted};
 use crate::block::{BlockError, BlockReader, SeriesData, write_block};
-use crate::head::{AppendError, Head, HeadOptions};
+use crate::head::{Head, HeadOptions, MemSeries};
 use crate::index::SeriesRef;
 use crate::wal_record::{self, KIND_SAMPLES, KIND_SERIES, RefSample};
 
@@ -52,6 +68,49 @@ pub struct LoadedBlock {
     pub meta: BlockMeta,
     /// The opened block.
     pub reader: BlockReader,
+    /// `compaction.parents`: blocks this one replaced (deleted on open if still present).
+    pub parents: Vec<BlockDesc>,
+    /// Deleted intervals, applied on every read until the block is rewritten.
+    pub tombstones: parking_lot::RwLock<Tombstones>,
+}
+
+impl LoadedBlock {
+    /// Opens the block in `dir` with its `meta.json` and `tombstones`.
+    pub fn open(dir: &Path) -> Result<Self, BlockError> {
+        let meta = TsdbMeta::read(dir)?;
+        let reader = BlockReader::open(dir)?;
+        let tombstones = Tombstones::read_block(&reader)?;
+        Ok(Self {
+            meta: meta.meta,
+            reader,
+            parents: meta.parents,
+            tombstones: parking_lot::RwLock::new(tombstones),
+        })
+    }
+
+    /// The block's `meta.json` contents.
+    pub fn tsdb_meta(&self) -> TsdbMeta {
+        TsdbMeta {
+            meta: self.meta.clone(),
+            parents: self.parents.clone(),
+            num_tombstones: self.tombstones.read().total(),
+        }
+    }
+
+    /// Bytes of the block's files on disk (index, chunks, tombstones, meta.json), as
+    /// Prometheus' `Block.Size` counts for size retention.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::read_dir(self.reader.dir())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// What one maintenance pass did.
@@ -63,6 +122,12 @@ pub struct MaintenanceReport {
     pub blocks_deleted: usize,
     /// Blocks copied to the object store.
     pub blocks_uploaded: usize,
+    /// Compactions run (each replaces its source blocks by one).
+    pub compactions: usize,
+    /// Blocks removed by size retention (also counted in `blocks_deleted`).
+    pub blocks_deleted_by_size: usize,
+    /// Replaced or expired blocks deleted from the object store.
+    pub blocks_deleted_remotely: usize,
 }
 
 /// Where and how the store keeps its data.
@@ -78,6 +143,14 @@ pub struct DbOptions {
     pub block_range_ms: i64,
     /// Blocks ending more than this before the newest data are deleted (0 = keep).
     pub retention_ms: i64,
+    /// `--storage.tsdb.retention.size`: oldest blocks are deleted while blocks and WAL take
+    /// more bytes than this (0 = no limit).
+    pub retention_bytes: u64,
+    /// Largest block compaction builds (0: Prometheus' default, 10 % of the retention time
+    /// capped at 31 days).
+    pub max_block_duration_ms: i64,
+    /// Most labels a series may have (0 = no limit), Mimir's `max_label_names_per_series`.
+    pub max_labels_per_series: usize,
     /// Where finished blocks are copied (S3/SeaweedFS); local disk stays the read path.
     pub object_store: Option<BlockCatalog>,
 }
@@ -91,6 +164,9 @@ impl DbOptions {
             head: HeadOptions::default(),
             block_range_ms: DEFAULT_BLOCK_RANGE_MS,
             retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            max_block_duration_ms: 0,
+            max_labels_per_series: 0,
             object_store: None,
         }
     }
@@ -142,8 +218,8 @@ pub struct AppendOutcome {
     pub duplicates: usize,
     /// Samples rejected, by reason.
     pub rejected: usize,
-    /// The first rejection, with its series, as Prometheus reports it.
-    pub first_error: Option<(AppendError, Labels, i64)>,
+    /// The first rejection, with its series, as Prometheus (or, for limits, Mimir) reports it.
+    pub first_error: Option<(Rejection, Labels, i64)>,
 }
 
 /// The durable store.
@@ -159,14 +235,28 @@ pub struct Db {
     maintenance: tokio::sync::Mutex<()>,
     block_range_ms: i64,
     retention_ms: i64,
+    retention_bytes: u64,
+    /// Block ranges per compaction level, the first being `block_range_ms`.
+    ranges: Vec<i64>,
+    max_labels_per_series: usize,
     object_store: Option<BlockCatalog>,
+    /// Deletions of the head's series, applied on reads and when a block is cut.
+    head_tombstones: parking_lot::RwLock<Tombstones>,
+    /// Blocks deleted locally that the object store still has to forget (persisted).
+    remote_deletes: Mutex<Vec<BlockId>>,
+    metrics: DbMetrics,
+    /// Bumped (under the append lock) whenever head GC removes series, so series cached by
+    /// [`Db::append_resolving`] callers are checked again only after a removal.
+    series_removals: std::sync::atomic::AtomicU64,
 }
 
 fn blocks_dir(dir: &Path) -> PathBuf {
     dir.join("blocks")
 }
 
-/// Opens every complete block under `<dir>/blocks`, removing leftovers of interrupted writes.
+/// Opens every complete block under `<dir>/blocks`, removing leftovers of interrupted work:
+/// `*.tmp` directories (a block being written) and blocks listed as a parent of another
+/// block (a compaction that wrote its result but did not get to delete its sources).
 fn load_blocks(dir: &Path) -> Result<Vec<Arc<LoadedBlock>>, DbError> {
     let root = blocks_dir(dir);
     std::fs::create_dir_all(&root).map_err(|source| DbError::Io {
@@ -186,22 +276,57 @@ fn load_blocks(dir: &Path) -> Result<Vec<Arc<LoadedBlock>>, DbError> {
             let _ = std::fs::remove_dir_all(&path);
             continue;
         }
-        let meta_path = path.join(lgtm_common::blocks::META_FILE);
-        let Ok(text) = std::fs::read(&meta_path) else {
-            continue;
-        };
-        let meta: BlockMeta = match serde_json::from_slice(&text) {
-            Ok(meta) => meta,
-            Err(e) => {
-                tracing::error!(path = %meta_path.display(), error = %e, "skipping block with invalid meta.json");
-                continue;
+        match std::fs::symlink_metadata(path.join(lgtm_common::blocks::META_FILE)) {
+            Ok(_) => {}
+            Err(_) => continue,
+        }
+        match LoadedBlock::open(&path) {
+            Ok(block) => blocks.push(Arc::new(block)),
+            Err(BlockError::Io { path: p, source })
+                if p.ends_with(lgtm_common::blocks::META_FILE)
+                    && source.kind() != std::io::ErrorKind::NotFound =>
+            {
+                tracing::error!(path = %p.display(), error = %source, "skipping block with invalid meta.json");
             }
-        };
-        let reader = BlockReader::open(&path)?;
-        blocks.push(Arc::new(LoadedBlock { meta, reader }));
+            Err(e) => return Err(e.into()),
+        }
     }
-    blocks.sort_by_key(|b| b.meta.min_time);
+    let replaced: std::collections::HashSet<BlockId> = blocks
+        .iter()
+        .flat_map(|b| b.parents.iter().map(|p| p.ulid))
+        .collect();
+    let (stale, mut blocks): (Vec<_>, Vec<_>) = blocks
+        .into_iter()
+        .partition(|b| replaced.contains(&b.meta.ulid));
+    for block in stale {
+        tracing::info!(block = %block.meta.ulid, "deleting block replaced by compaction");
+        remove_block_dir(block.reader.dir())?;
+    }
+    blocks.sort_by_key(|b| (b.meta.min_time, b.meta.ulid));
     Ok(blocks)
+}
+
+/// Removes a block directory: first renamed to `<ulid>.tmp` (so a crash midway leaves a
+/// leftover that the next open discards, never a half-deleted block), then deleted.
+fn remove_block_dir(dir: &Path) -> Result<(), DbError> {
+    let mut tmp = dir.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::rename(dir, &tmp).map_err(|source| DbError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    std::fs::remove_dir_all(&tmp).map_err(|source| DbError::Io { path: tmp, source })
+}
+
+/// fsyncs a directory so renames and removals in it are durable.
+fn sync_dir(dir: &Path) -> Result<(), DbError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| DbError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 impl Db {
@@ -209,12 +334,18 @@ impl Db {
     pub fn open(options: DbOptions) -> Result<(Self, OpenReport), DbError> {
         let head = Arc::new(Head::new(options.head.clone()));
         let blocks = load_blocks(&options.dir)?;
+        let head_tombstones = Tombstones::read_head(&options.dir)?;
+        let remote_deletes = retention::read_remote_deletes(&options.dir)?;
         if let Some(end) = blocks.iter().map(|b| b.meta.max_time).max() {
             // Samples before the newest block's end are in blocks; the WAL may still hold them.
             head.set_min_valid_time(end);
         }
         let mut report = OpenReport::default();
         let mut pending: HashMap<SeriesRef, Vec<(i64, f64)>> = HashMap::new();
+        // Replay-local index from reference to series: a vector slot per sample instead of a
+        // locked map lookup (which was a quarter of replay CPU); sparse refs use the head.
+        let mut by_ref: Vec<Option<Arc<MemSeries>>> = Vec::new();
+        const DENSE_REFS: u64 = 1 << 26;
         let wal_dir = options.dir.join("wal");
         let (wal, recovery) =
             Wal::recover(&wal_dir, options.wal.clone(), |record| match record.kind {
@@ -223,6 +354,13 @@ impl Db {
                         for (series_ref, labels) in series {
                             let restored = head.restore_series(series_ref, labels);
                             report.series += 1;
+                            if series_ref < DENSE_REFS && restored.series_ref == series_ref {
+                                let i = series_ref as usize;
+                                if by_ref.len() <= i {
+                                    by_ref.resize(i + 1, None);
+                                }
+                                by_ref[i] = Some(Arc::clone(&restored));
+                            }
                             for (t, v) in pending.remove(&series_ref).unwrap_or_default() {
                                 if head.append_to(&restored, t, v) == Ok(true) {
                                     report.samples += 1;
@@ -235,9 +373,21 @@ impl Db {
                 KIND_SAMPLES => match wal_record::decode_samples(&record.data) {
                     Ok(samples) => {
                         for s in samples {
-                            match head.series(s.series) {
+                            let local = usize::try_from(s.series)
+                                .ok()
+                                .and_then(|i| by_ref.get(i))
+                                .and_then(Option::as_ref);
+                            let looked_up;
+                            let found = match local {
+                                Some(series) => Some(series),
+                                None => {
+                                    looked_up = head.series(s.series);
+                                    looked_up.as_ref()
+                                }
+                            };
+                            match found {
                                 Some(series) => {
-                                    if head.append_to(&series, s.t, s.v) == Ok(true) {
+                                    if head.append_to(series, s.t, s.v) == Ok(true) {
                                         report.samples += 1;
                                     }
                                 }
@@ -255,6 +405,14 @@ impl Db {
             tracing::warn!(?damage, "write-ahead log damaged; replay stopped there");
         }
         let wal = WalWriter::spawn(wal)?;
+        let block_range_ms = options.block_range_ms.max(1);
+        let max_block = if options.max_block_duration_ms > 0 {
+            options.max_block_duration_ms
+        } else {
+            crate::block::compact::max_block_duration(options.retention_ms)
+        };
+        let metrics = DbMetrics::default();
+        metrics.set_blocks(&blocks, options.retention_bytes);
         Ok((
             Self {
                 head,
@@ -263,9 +421,16 @@ impl Db {
                 dir: options.dir,
                 blocks: parking_lot::RwLock::new(blocks),
                 maintenance: tokio::sync::Mutex::new(()),
-                block_range_ms: options.block_range_ms.max(1),
+                block_range_ms,
                 retention_ms: options.retention_ms,
+                retention_bytes: options.retention_bytes,
+                ranges: crate::block::compact::block_ranges(block_range_ms, max_block),
+                max_labels_per_series: options.max_labels_per_series,
                 object_store: options.object_store,
+                head_tombstones: parking_lot::RwLock::new(head_tombstones),
+                series_removals: std::sync::atomic::AtomicU64::new(0),
+                remote_deletes: Mutex::new(remote_deletes),
+                metrics,
             },
             report,
         ))
@@ -281,17 +446,65 @@ impl Db {
         &self.dir
     }
 
+    /// The storage metrics (`prometheus_tsdb_*`), for registration with `/metrics`.
+    pub fn metrics(&self) -> &DbMetrics {
+        &self.metrics
+    }
+
     /// Appends a batch; resolves once every stored sample is durable. Rejected samples (out of
     /// order, duplicates with other values, ...) do not fail the batch: they are counted in the
     /// outcome so the API can answer as Prometheus does while keeping the good samples.
     pub async fn append(&self, batch: &[SeriesSamples]) -> Result<AppendOutcome, DbError> {
+        let mut unchecked = u64::MAX;
+        self.append_resolving(batch, &mut [], &mut unchecked).await
+    }
+
+    /// [`Db::append`] for callers that send the same series again and again (a scrape loop):
+    /// `resolved[i]` caches the head series of `batch[i]`. A cached series the head still
+    /// holds is used without looking its labels up; a missing or removed one (head GC after
+    /// a block cut) is looked up as usual and cached. Entries past `resolved` are looked up.
+    /// `checked` is the removal epoch at which `resolved` was last checked (updated here):
+    /// while no series was removed since, cached series are used without a check; pass
+    /// `u64::MAX` after putting series into `resolved` from elsewhere.
+    pub async fn append_resolving(
+        &self,
+        batch: &[SeriesSamples],
+        resolved: &mut [Option<Arc<MemSeries>>],
+        checked: &mut u64,
+    ) -> Result<AppendOutcome, DbError> {
         let mut outcome = AppendOutcome::default();
         let enqueued = {
             let _order = self.append_lock.lock();
+            let epoch = self
+                .series_removals
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let check = std::mem::replace(checked, epoch) != epoch;
             let mut new_series: Vec<(SeriesRef, Labels)> = Vec::new();
             let mut accepted: Vec<RefSample> = Vec::new();
-            for entry in batch {
-                let (series, created) = match self.head.get_or_create_reporting(&entry.labels) {
+            for (i, entry) in batch.iter().enumerate() {
+                let cached = resolved.get(i).and_then(Option::as_ref).filter(|s| {
+                    !check
+                        || self
+                            .head
+                            .series(s.series_ref)
+                            .is_some_and(|live| Arc::ptr_eq(&live, s))
+                });
+                let found = match cached {
+                    Some(series) => Ok((Arc::clone(series), false)),
+                    None => {
+                        let found = limits::check_labels(&entry.labels, self.max_labels_per_series)
+                            .and_then(|()| {
+                                self.head
+                                    .get_or_create_reporting(&entry.labels)
+                                    .map_err(Rejection::from)
+                            });
+                        if let (Ok((series, _)), Some(slot)) = (&found, resolved.get_mut(i)) {
+                            *slot = Some(Arc::clone(series));
+                        }
+                        found
+                    }
+                };
+                let (series, created) = match found {
                     Ok(found) => found,
                     Err(e) => {
                         outcome.rejected += entry.samples.len();
@@ -320,7 +533,7 @@ impl Db {
                             outcome.rejected += 1;
                             outcome
                                 .first_error
-                                .get_or_insert((e, entry.labels.clone(), t));
+                                .get_or_insert((e.into(), entry.labels.clone(), t));
                         }
                     }
                 }
@@ -400,6 +613,12 @@ impl Db {
             .filter(|b| b.meta.max_time > mint && b.meta.min_time <= maxt)
             .cloned()
             .collect();
+        let head_tombstones = self.head_tombstones.read();
+        let head_samples = |series: &crate::head::MemSeries| {
+            let mut samples = series.samples(mint, maxt);
+            remove_deleted(&mut samples, head_tombstones.get(&series.labels));
+            samples
+        };
         if blocks.is_empty() {
             // Head only (the common case for recent data): already in label order and
             // time-ordered per series, nothing to merge.
@@ -408,19 +627,23 @@ impl Db {
                 .select(matchers)
                 .into_iter()
                 .filter_map(|series| {
-                    let samples = series.samples(mint, maxt);
+                    let samples = head_samples(&series);
                     (!samples.is_empty()).then(|| (series.labels.clone(), samples))
                 })
                 .collect());
         }
         let mut merged: std::collections::BTreeMap<Labels, Vec<(i64, f64)>> = Default::default();
         for block in &blocks {
-            for (labels, samples) in block.reader.select(matchers, mint, maxt)? {
-                merged.entry(labels).or_default().extend(samples);
+            let tombstones = block.tombstones.read();
+            for (labels, mut samples) in block.reader.select(matchers, mint, maxt)? {
+                remove_deleted(&mut samples, tombstones.get(&labels));
+                if !samples.is_empty() {
+                    merged.entry(labels).or_default().extend(samples);
+                }
             }
         }
         for series in self.head.select(matchers) {
-            let samples = series.samples(mint, maxt);
+            let samples = head_samples(&series);
             if !samples.is_empty() {
                 merged
                     .entry(series.labels.clone())
@@ -439,8 +662,8 @@ impl Db {
     }
 
     /// One maintenance pass: cut finished block ranges from the head into blocks (with a WAL
-    /// checkpoint so the log stays short), apply retention, copy new blocks to the object
-    /// store. Safe to call while appends continue.
+    /// checkpoint so the log stays short), apply retention by time and size, compact blocks,
+    /// mirror the block set to the object store. Safe to call while appends continue.
     pub async fn maintain(&self, now_ms: i64) -> Result<MaintenanceReport, DbError> {
         let _pass = self.maintenance.lock().await;
         let mut report = MaintenanceReport::default();
@@ -448,8 +671,17 @@ impl Db {
             self.cut_block(range).await?;
             report.blocks_written += 1;
         }
-        report.blocks_deleted = self.apply_retention(now_ms);
-        report.blocks_uploaded = self.upload_missing().await?;
+        // Retention first, as Prometheus' reload after the head compaction: expired blocks are
+        // not worth compacting.
+        report.blocks_deleted = self.apply_retention(now_ms)?;
+        report.blocks_deleted_by_size = self.apply_size_retention()?;
+        report.blocks_deleted += report.blocks_deleted_by_size;
+        report.compactions = self.compact_blocks().await?;
+        let (uploaded, deleted) = self.sync_object_store().await?;
+        report.blocks_uploaded = uploaded;
+        report.blocks_deleted_remotely = deleted;
+        self.metrics
+            .set_blocks(&self.blocks(), self.retention_bytes);
         Ok(report)
     }
 
@@ -482,13 +714,19 @@ impl Db {
         let root = blocks_dir(&self.dir);
         let tmp = root.join(format!("{id}.tmp"));
         let final_dir = root.join(id.to_string());
-        let series: Vec<(Labels, Vec<(i64, f64)>)> = self
-            .head
-            .all_series()
-            .into_iter()
-            .map(|s| (s.labels.clone(), s.samples(start, end - 1)))
-            .filter(|(_, samples)| !samples.is_empty())
-            .collect();
+        let series: Vec<(Labels, Vec<(i64, f64)>)> = {
+            let tombstones = self.head_tombstones.read();
+            self.head
+                .all_series()
+                .into_iter()
+                .map(|s| {
+                    let mut samples = s.samples(start, end - 1);
+                    remove_deleted(&mut samples, tombstones.get(&s.labels));
+                    (s.labels.clone(), samples)
+                })
+                .filter(|(_, samples)| !samples.is_empty())
+                .collect()
+        };
         let tmp_for_write = tmp.clone();
         let stats = tokio::task::spawn_blocking(move || write_block(&tmp_for_write, series))
             .await
@@ -500,30 +738,38 @@ impl Db {
         meta.stats.num_series = Some(stats.series);
         meta.stats.num_samples = Some(stats.samples);
         meta.stats.num_chunks = Some(stats.chunks);
-        let meta_path = tmp.join(lgtm_common::blocks::META_FILE);
-        let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| DbError::Io {
-            path: meta_path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        std::fs::write(&meta_path, meta_json).map_err(|source| DbError::Io {
-            path: meta_path.clone(),
-            source,
-        })?;
+        TsdbMeta::new(meta).write(&tmp)?;
         std::fs::rename(&tmp, &final_dir).map_err(|source| DbError::Io {
             path: final_dir.clone(),
             source,
         })?;
-        let reader = BlockReader::open(&final_dir)?;
-        self.blocks
-            .write()
-            .push(Arc::new(LoadedBlock { meta, reader }));
+        sync_dir(&root)?;
+        let block = LoadedBlock::open(&final_dir)?;
+        {
+            let mut blocks = self.blocks.write();
+            blocks.push(Arc::new(block));
+            blocks.sort_by_key(|b| (b.meta.min_time, b.meta.ulid));
+        }
+        // The head's deletions before `end` went into the block (as removed samples).
+        {
+            let mut tombstones = self.head_tombstones.write();
+            if !tombstones.is_empty() {
+                tombstones.drop_before(end);
+                tombstones.write_head(&self.dir)?;
+            }
+        }
         // 3. Drop the block's samples from the head, then the series left without any.
         for series in self.head.all_series() {
             series.truncate_before(end);
         }
         let removed = {
             let _order = self.append_lock.lock();
-            self.head.gc_empty_series()
+            let removed = self.head.gc_empty_series();
+            if removed > 0 {
+                self.series_removals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            removed
         };
         // 4. Checkpoint: every live series and the head's samples, then drop old segments.
         let records = self.checkpoint_records();
@@ -571,56 +817,6 @@ impl Db {
         records
     }
 
-    fn apply_retention(&self, now_ms: i64) -> usize {
-        if self.retention_ms <= 0 {
-            return 0;
-        }
-        let newest = self
-            .head
-            .all_series()
-            .iter()
-            .filter_map(|s| s.max_time())
-            .max()
-            .unwrap_or(now_ms)
-            .max(
-                self.blocks
-                    .read()
-                    .iter()
-                    .map(|b| b.meta.max_time)
-                    .max()
-                    .unwrap_or(i64::MIN),
-            );
-        let cutoff = newest - self.retention_ms;
-        let mut blocks = self.blocks.write();
-        let (expired, kept): (Vec<_>, Vec<_>) =
-            blocks.drain(..).partition(|b| b.meta.max_time <= cutoff);
-        *blocks = kept;
-        drop(blocks);
-        for block in &expired {
-            tracing::info!(block = %block.meta.ulid, "deleting block beyond retention");
-            let _ = std::fs::remove_dir_all(block.reader.dir());
-        }
-        expired.len()
-    }
-
-    async fn upload_missing(&self) -> Result<usize, DbError> {
-        let Some(catalog) = &self.object_store else {
-            return Ok(0);
-        };
-        let listing = catalog.list().await?;
-        let present: std::collections::HashSet<BlockId> =
-            listing.blocks.iter().map(|m| m.ulid).collect();
-        let mut uploaded = 0;
-        for block in self.blocks() {
-            if present.contains(&block.meta.ulid) {
-                continue;
-            }
-            catalog.upload_dir(block.reader.dir(), &block.meta).await?;
-            uploaded += 1;
-        }
-        Ok(uploaded)
-    }
-
     /// fsyncs the log (used on shutdown with an interval fsync policy).
     pub async fn sync(&self) -> Result<(), DbError> {
         self.wal.sync().await?;
@@ -631,6 +827,7 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::AppendError;
     use lgtm_common::labels::Matcher;
 
     fn batch(job: &str, samples: &[(i64, f64)]) -> SeriesSamples {
@@ -662,7 +859,7 @@ mod tests {
             assert_eq!(out.rejected, 1);
             assert_eq!(
                 out.first_error.as_ref().map(|e| &e.0),
-                Some(&AppendError::OutOfOrder)
+                Some(&Rejection::Append(AppendError::OutOfOrder))
             );
         }
         let (db, report) = Db::open(DbOptions::new(dir.path())).unwrap();
@@ -752,7 +949,10 @@ mod tests {
             );
             // Appends older than the cut are out of bounds now.
             let out = db.append(&[batch("a", &[(5_000, 1.0)])]).await.unwrap();
-            assert_eq!(out.first_error.map(|e| e.0), Some(AppendError::OutOfBounds));
+            assert_eq!(
+                out.first_error.map(|e| e.0),
+                Some(Rejection::Append(AppendError::OutOfBounds))
+            );
             // Old WAL segments went away with the checkpoint.
             let wal_dir = dir.path().join("wal");
             assert!(

@@ -48,6 +48,10 @@ pub struct HeadOptions {
     pub samples_per_chunk: usize,
     /// Most series the head creates; 0 means unlimited.
     pub max_series: usize,
+    /// `storage.tsdb.out_of_order_time_window` in ms; 0 disables it. Samples older than a
+    /// series' newest one but no older than the head's newest sample minus this window are
+    /// kept in the series' out-of-order buffer instead of being refused.
+    pub out_of_order_window_ms: i64,
 }
 
 impl Default for HeadOptions {
@@ -55,6 +59,7 @@ impl Default for HeadOptions {
         Self {
             samples_per_chunk: DEFAULT_SAMPLES_PER_CHUNK,
             max_series: 0,
+            out_of_order_window_ms: 0,
         }
     }
 }
@@ -74,6 +79,42 @@ struct SeriesChunks {
     closed: Vec<XorChunk>,
     open: XorChunk,
     last: Option<(i64, u64)>,
+    /// Out-of-order samples, sorted by time, all older than `last` (boxed: most series never
+    /// get one, and an empty box costs one pointer).
+    #[allow(clippy::box_collection)] // 8 bytes per series instead of 24 for a rare buffer
+    ooo: Option<Box<Vec<(i64, f64)>>>,
+}
+
+/// Merges in-order `samples` with the sorted out-of-order ones; on equal timestamps the
+/// in-order sample wins.
+fn merge_ooo(samples: Vec<(i64, f64)>, ooo: &[(i64, f64)]) -> Vec<(i64, f64)> {
+    let mut out = Vec::with_capacity(samples.len() + ooo.len());
+    let (mut i, mut j) = (0, 0);
+    while i < samples.len() || j < ooo.len() {
+        match (samples.get(i), ooo.get(j)) {
+            (Some(a), Some(b)) if b.0 < a.0 => {
+                out.push(*b);
+                j += 1;
+            }
+            (Some(a), Some(b)) => {
+                if b.0 == a.0 {
+                    j += 1;
+                }
+                out.push(*a);
+                i += 1;
+            }
+            (Some(a), None) => {
+                out.push(*a);
+                i += 1;
+            }
+            (None, Some(b)) => {
+                out.push(*b);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 impl MemSeries {
@@ -96,13 +137,35 @@ impl MemSeries {
                     .filter(|&(t, _)| t >= mint && t <= maxt),
             );
         }
-        out
+        match chunks.ooo.as_deref() {
+            Some(ooo) => {
+                let lo = ooo.partition_point(|s| s.0 < mint);
+                let hi = ooo.partition_point(|s| s.0 <= maxt);
+                merge_ooo(out, &ooo[lo..hi])
+            }
+            None => out,
+        }
     }
 
     /// Encoded chunks overlapping `[mint, maxt]` as `(min_time, max_time, bytes)`, for
     /// streamed remote read (the bytes are Prometheus' XOR chunk format).
     pub fn chunks(&self, mint: i64, maxt: i64) -> Vec<(i64, i64, Vec<u8>)> {
         let chunks = self.chunks.lock();
+        if chunks.ooo.is_some() {
+            // Out-of-order samples live outside the chunks: hand out freshly encoded ones.
+            drop(chunks);
+            let samples = self.samples(mint, maxt);
+            return samples
+                .chunks(DEFAULT_SAMPLES_PER_CHUNK)
+                .filter_map(|part| {
+                    let mut c = XorChunk::new();
+                    for &(t, v) in part {
+                        c.append(t, v).ok()?;
+                    }
+                    Some((c.min_time()?, c.max_time()?, c.bytes().to_vec()))
+                })
+                .collect();
+        }
         chunks
             .closed
             .iter()
@@ -131,23 +194,38 @@ impl MemSeries {
         if chunks.open.min_time().is_some_and(|min| min < t) {
             chunks.open = reencode_from(&chunks.open, t);
         }
-        chunks.closed.iter().map(XorChunk::len).sum::<usize>() + chunks.open.len()
+        if let Some(ooo) = chunks.ooo.as_mut() {
+            ooo.retain(|s| s.0 >= t);
+        }
+        if chunks.ooo.as_ref().is_some_and(|o| o.is_empty()) {
+            chunks.ooo = None;
+        }
+        chunks.closed.iter().map(XorChunk::len).sum::<usize>()
+            + chunks.open.len()
+            + chunks.ooo.as_ref().map_or(0, |o| o.len())
     }
 
     /// True when the series holds no sample.
     pub fn is_empty(&self) -> bool {
         let chunks = self.chunks.lock();
-        chunks.open.is_empty() && chunks.closed.iter().all(XorChunk::is_empty)
+        chunks.open.is_empty()
+            && chunks.closed.iter().all(XorChunk::is_empty)
+            && chunks.ooo.is_none()
     }
 
     /// Timestamp of the oldest sample.
     pub fn min_time(&self) -> Option<i64> {
         let chunks = self.chunks.lock();
-        chunks
+        let in_order = chunks
             .closed
             .first()
             .and_then(XorChunk::min_time)
-            .or_else(|| chunks.open.min_time())
+            .or_else(|| chunks.open.min_time());
+        let ooo = chunks.ooo.as_ref().and_then(|o| o.first()).map(|s| s.0);
+        match (in_order, ooo) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Timestamp of the newest sample.
@@ -161,11 +239,30 @@ impl MemSeries {
         chunks.closed.iter().map(|c| c.bytes().len()).sum::<usize>() + chunks.open.bytes().len()
     }
 
-    fn append(&self, t: i64, v: f64, samples_per_chunk: usize) -> Result<bool, AppendError> {
+    /// Appends a sample; `ooo_min` is the oldest timestamp the out-of-order window accepts
+    /// (None when the window is off).
+    fn append(
+        &self,
+        t: i64,
+        v: f64,
+        samples_per_chunk: usize,
+        ooo_min: Option<i64>,
+    ) -> Result<bool, AppendError> {
         let mut chunks = self.chunks.lock();
         if let Some((last_t, last_bits)) = chunks.last {
             if t < last_t {
-                return Err(AppendError::OutOfOrder);
+                if ooo_min.is_none_or(|min| t < min) {
+                    return Err(AppendError::OutOfOrder);
+                }
+                let ooo = chunks.ooo.get_or_insert_with(Box::default);
+                return match ooo.binary_search_by_key(&t, |s| s.0) {
+                    Ok(i) if ooo[i].1.to_bits() == v.to_bits() => Ok(false),
+                    Ok(_) => Err(AppendError::Duplicate),
+                    Err(i) => {
+                        ooo.insert(i, (t, v));
+                        Ok(true)
+                    }
+                };
             }
             if t == last_t {
                 return if last_bits == v.to_bits() {
@@ -176,7 +273,8 @@ impl MemSeries {
             }
         }
         if chunks.open.len() >= samples_per_chunk {
-            let full = std::mem::take(&mut chunks.open);
+            let mut full = std::mem::take(&mut chunks.open);
+            full.shrink_to_fit();
             chunks.closed.push(full);
         }
         match chunks.open.append(t, v) {
@@ -233,10 +331,91 @@ fn reencode_from(chunk: &XorChunk, t: i64) -> XorChunk {
     out
 }
 
+/// Hashes a `u64` key (a series reference or an already well-mixed fingerprint) with one
+/// multiplication instead of SipHash: the maps are looked up for every series of every write.
+#[derive(Debug, Default, Clone, Copy)]
+struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
+type U64Map<V> = HashMap<u64, V, std::hash::BuildHasherDefault<U64Hasher>>;
+
+/// Series by label fingerprint. Collisions are rare, so the first series of a fingerprint is
+/// stored inline and only further ones in a side map: no per-series `Vec` allocation.
+#[derive(Debug, Default)]
+struct FingerprintMap {
+    first: U64Map<Arc<MemSeries>>,
+    collisions: U64Map<Vec<Arc<MemSeries>>>,
+}
+
+impl FingerprintMap {
+    fn find(&self, fingerprint: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        let series = self.first.get(&fingerprint)?;
+        if &series.labels == labels {
+            return Some(series);
+        }
+        self.collisions
+            .get(&fingerprint)?
+            .iter()
+            .find(|s| &s.labels == labels)
+    }
+
+    fn insert(&mut self, fingerprint: u64, series: Arc<MemSeries>) {
+        match self.first.entry(fingerprint) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(series);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collisions.entry(fingerprint).or_default().push(series);
+            }
+        }
+    }
+
+    fn remove(&mut self, fingerprint: u64, series_ref: SeriesRef) {
+        let is_first = self
+            .first
+            .get(&fingerprint)
+            .is_some_and(|s| s.series_ref == series_ref);
+        let list = self.collisions.get_mut(&fingerprint);
+        if is_first {
+            self.first.remove(&fingerprint);
+            if let Some(list) = list {
+                if let Some(next) = list.pop() {
+                    self.first.insert(fingerprint, next);
+                }
+                if list.is_empty() {
+                    self.collisions.remove(&fingerprint);
+                }
+            }
+        } else if let Some(list) = list {
+            list.retain(|s| s.series_ref != series_ref);
+            if list.is_empty() {
+                self.collisions.remove(&fingerprint);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct HeadIndex {
-    by_fingerprint: HashMap<u64, Vec<Arc<MemSeries>>>,
-    by_ref: HashMap<SeriesRef, Arc<MemSeries>>,
+    by_fingerprint: FingerprintMap,
+    by_ref: U64Map<Arc<MemSeries>>,
     postings: Postings,
     next_ref: SeriesRef,
 }
@@ -248,6 +427,8 @@ pub struct Head {
     options: HeadOptions,
     /// Samples older than this (ms) are out of bounds.
     min_valid_time: std::sync::atomic::AtomicI64,
+    /// Newest sample appended (ms), the reference point of the out-of-order window.
+    max_time: std::sync::atomic::AtomicI64,
 }
 
 impl Default for Head {
@@ -266,6 +447,7 @@ impl Head {
             }),
             options,
             min_valid_time: std::sync::atomic::AtomicI64::new(i64::MIN),
+            max_time: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 
@@ -300,12 +482,7 @@ impl Head {
         for series in &empty {
             index.by_ref.remove(&series.series_ref);
             let fingerprint = series.labels.fingerprint();
-            if let Some(list) = index.by_fingerprint.get_mut(&fingerprint) {
-                list.retain(|s| s.series_ref != series.series_ref);
-                if list.is_empty() {
-                    index.by_fingerprint.remove(&fingerprint);
-                }
-            }
+            index.by_fingerprint.remove(fingerprint, series.series_ref);
             index.postings.remove(
                 series.series_ref,
                 series
@@ -348,11 +525,7 @@ impl Head {
             return Ok((series, false));
         }
         let mut index = self.index.write();
-        if let Some(existing) = index
-            .by_fingerprint
-            .get(&fingerprint)
-            .and_then(|list| list.iter().find(|s| &s.labels == labels))
-        {
+        if let Some(existing) = index.by_fingerprint.find(fingerprint, labels) {
             return Ok((Arc::clone(existing), false));
         }
         if self.options.max_series > 0 && index.by_ref.len() >= self.options.max_series {
@@ -373,9 +546,7 @@ impl Head {
         );
         index
             .by_fingerprint
-            .entry(fingerprint)
-            .or_default()
-            .push(Arc::clone(&series));
+            .insert(fingerprint, Arc::clone(&series));
         index.by_ref.insert(series_ref, Arc::clone(&series));
         Ok((series, true))
     }
@@ -384,8 +555,7 @@ impl Head {
         self.index
             .read()
             .by_fingerprint
-            .get(&fingerprint)
-            .and_then(|list| list.iter().find(|s| &s.labels == labels))
+            .find(fingerprint, labels)
             .cloned()
     }
 
@@ -417,9 +587,7 @@ impl Head {
         index.next_ref = index.next_ref.max(series_ref + 1);
         index
             .by_fingerprint
-            .entry(fingerprint)
-            .or_default()
-            .push(Arc::clone(&series));
+            .insert(fingerprint, Arc::clone(&series));
         index.by_ref.insert(series_ref, Arc::clone(&series));
         series
     }
@@ -437,7 +605,20 @@ impl Head {
         {
             return Err(AppendError::OutOfBounds);
         }
-        series.append(t, v, self.options.samples_per_chunk)
+        self.append_checked(series, t, v)
+    }
+
+    /// Appends to `series` under the out-of-order window rules and advances the head's
+    /// newest timestamp.
+    fn append_checked(&self, series: &MemSeries, t: i64, v: f64) -> Result<bool, AppendError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let window = self.options.out_of_order_window_ms;
+        let ooo_min = (window > 0).then(|| self.max_time.load(Relaxed).saturating_sub(window));
+        let stored = series.append(t, v, self.options.samples_per_chunk, ooo_min)?;
+        if stored {
+            self.max_time.fetch_max(t, Relaxed);
+        }
+        Ok(stored)
     }
 
     /// Appends one sample; returns whether it was stored (false for an identical duplicate).
@@ -449,7 +630,7 @@ impl Head {
             return Err(AppendError::OutOfBounds);
         }
         let series = self.get_or_create(labels)?;
-        series.append(t, v, self.options.samples_per_chunk)
+        self.append_checked(&series, t, v)
     }
 
     /// Series matching every matcher, in label order.
@@ -536,10 +717,98 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprint_collisions_keep_every_series_findable() {
+        let series = |r: SeriesRef, name: &str| {
+            Arc::new(MemSeries {
+                series_ref: r,
+                labels: Labels::from_pairs([("__name__", name.to_owned())]),
+                chunks: Mutex::new(SeriesChunks::default()),
+            })
+        };
+        let (a, b, c) = (series(1, "a"), series(2, "b"), series(3, "c"));
+        let mut map = FingerprintMap::default();
+        // Force one fingerprint for all three.
+        for s in [&a, &b, &c] {
+            map.insert(7, Arc::clone(s));
+        }
+        for s in [&a, &b, &c] {
+            assert_eq!(
+                map.find(7, &s.labels).map(|f| f.series_ref),
+                Some(s.series_ref)
+            );
+        }
+        assert!(map.find(8, &a.labels).is_none());
+        map.remove(7, 1);
+        assert!(map.find(7, &a.labels).is_none());
+        assert_eq!(map.find(7, &b.labels).map(|f| f.series_ref), Some(2));
+        assert_eq!(map.find(7, &c.labels).map(|f| f.series_ref), Some(3));
+        map.remove(7, 2);
+        map.remove(7, 3);
+        assert!(map.first.is_empty() && map.collisions.is_empty());
+    }
     use lgtm_common::labels::MatchOp;
 
     fn up(job: &str) -> Labels {
         Labels::from_pairs([("__name__", "up"), ("job", job)])
+    }
+
+    #[test]
+    fn out_of_order_window_accepts_late_samples_and_merges_them() {
+        let head = Head::new(HeadOptions {
+            out_of_order_window_ms: 60_000,
+            ..HeadOptions::default()
+        });
+        let (a, b) = (up("a"), up("b"));
+        assert_eq!(head.append(&a, 100_000, 1.0), Ok(true));
+        assert_eq!(head.append(&a, 160_000, 2.0), Ok(true));
+        // The window is measured from the head's newest sample (any series), as Prometheus does.
+        assert_eq!(head.append(&b, 200_000, 9.0), Ok(true));
+        assert_eq!(head.append(&a, 150_000, 1.5), Ok(true));
+        assert_eq!(head.append(&a, 145_000, -0.0), Ok(true));
+        assert_eq!(head.append(&a, 150_000, 1.5), Ok(false));
+        assert_eq!(head.append(&a, 150_000, 7.0), Err(AppendError::Duplicate));
+        assert_eq!(head.append(&a, 139_999, 1.0), Err(AppendError::OutOfOrder));
+        // A timestamp the in-order chunks already hold: the in-order sample is read.
+        assert_eq!(head.append(&a, 160_000, 3.0), Err(AppendError::Duplicate));
+        let series = head.get_or_create(&a).unwrap();
+        let want = vec![
+            (100_000, 1.0),
+            (145_000, -0.0),
+            (150_000, 1.5),
+            (160_000, 2.0),
+        ];
+        assert_eq!(series.samples(i64::MIN, i64::MAX), want);
+        assert_eq!(series.samples(146_000, 155_000), vec![(150_000, 1.5)]);
+        assert_eq!(series.min_time(), Some(100_000));
+        assert_eq!(series.max_time(), Some(160_000));
+        // Remote read's XOR chunks carry the merged samples.
+        let from_chunks: Vec<(i64, f64)> = series
+            .chunks(i64::MIN, i64::MAX)
+            .iter()
+            .flat_map(|(_, _, bytes)| {
+                crate::chunk::XorIter::new(bytes)
+                    .map(Result::unwrap)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(from_chunks, want);
+        // Cutting a block drops out-of-order samples with the rest.
+        assert_eq!(series.truncate_before(150_000), 2);
+        assert_eq!(
+            series.samples(i64::MIN, i64::MAX),
+            vec![(150_000, 1.5), (160_000, 2.0)]
+        );
+        assert_eq!(series.truncate_before(155_000), 1);
+        assert!(!series.is_empty());
+        // Without a window the same late sample is refused.
+        let strict = Head::default();
+        strict.append(&a, 160_000, 2.0).unwrap();
+        assert_eq!(
+            strict.append(&a, 150_000, 1.5),
+            Err(AppendError::OutOfOrder)
+        );
     }
 
     #[test]
@@ -577,7 +846,7 @@ mod tests {
     fn chunks_are_cut_and_ranges_respected() {
         let head = Head::new(HeadOptions {
             samples_per_chunk: 10,
-            max_series: 0,
+            ..HeadOptions::default()
         });
         for i in 0..95 {
             head.append(&up("a"), i * 15_000, i as f64).unwrap();

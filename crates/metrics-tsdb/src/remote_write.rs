@@ -10,6 +10,8 @@ use lgtm_proto::prometheus::write::v2;
 
 use crate::db::SeriesSamples;
 
+mod fast_v1;
+
 /// Which protobuf message a request carries, chosen by its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteProtocol {
@@ -152,6 +154,24 @@ fn validate_labels(labels: Vec<Label>) -> Result<Labels, WriteError> {
 
 /// Decodes a (decompressed) 1.0 body.
 pub fn decode_v1(body: &[u8]) -> Result<DecodedWrite, WriteError> {
+    // Bodies of labels and samples only (what Prometheus sends between metadata rounds) go
+    // through the direct decoder; everything else through the generated one.
+    if let Some(raw) = fast_v1::decode(body) {
+        let mut out = DecodedWrite::default();
+        out.series.reserve(raw.len());
+        for (labels, samples) in raw {
+            let labels = validate_labels(labels)?;
+            if !samples.is_empty() {
+                out.series.push(SeriesSamples { labels, samples });
+            }
+        }
+        return Ok(out);
+    }
+    decode_v1_generated(body)
+}
+
+/// Decodes a 1.0 body with the generated protobuf code (any shape).
+fn decode_v1_generated(body: &[u8]) -> Result<DecodedWrite, WriteError> {
     let request = v1::WriteRequest::decode(body)
         .map_err(|e| WriteError::Invalid(format!("failed to decode write request: {e}")))?;
     let mut out = DecodedWrite::default();
@@ -402,5 +422,119 @@ mod tests {
             decode_v2(&odd.encode_to_vec()),
             Err(WriteError::Invalid(_))
         ));
+    }
+
+    fn arb_request() -> impl proptest::strategy::Strategy<Value = v1::WriteRequest> {
+        use proptest::prelude::*;
+        let name = prop_oneof![
+            Just("__name__".to_owned()),
+            Just("job".to_owned()),
+            Just(String::new()),
+            "[a-z_]{1,6}",
+        ];
+        let value = prop_oneof![Just(String::new()), "[a-z0-9:.]{1,8}", "\\PC{0,4}"];
+        let labels = proptest::collection::vec((name, value), 0..5);
+        let samples = proptest::collection::vec((any::<i64>(), any::<u64>()), 0..4);
+        let exemplars = proptest::collection::vec((any::<i64>(), any::<f64>()), 0..2);
+        let series = proptest::collection::vec((labels, samples, exemplars), 0..6);
+        (series, any::<bool>()).prop_map(|(series, metadata)| v1::WriteRequest {
+            timeseries: series
+                .into_iter()
+                .map(|(labels, samples, exemplars)| v1::TimeSeries {
+                    labels: labels.iter().map(|(n, v)| label(n, v)).collect(),
+                    samples: samples
+                        .into_iter()
+                        .map(|(t, bits)| v1::Sample {
+                            value: f64::from_bits(bits),
+                            timestamp: t,
+                        })
+                        .collect(),
+                    exemplars: exemplars
+                        .into_iter()
+                        .map(|(t, v)| v1::Exemplar {
+                            labels: vec![label("trace_id", "abc")],
+                            value: v,
+                            timestamp: t,
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            metadata: if metadata {
+                vec![v1::MetricMetadata {
+                    metric_family_name: "m".into(),
+                    help: "h".into(),
+                    ..Default::default()
+                }]
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    /// Compares decoded writes, NaN sample values by their bits.
+    fn same(a: &Result<DecodedWrite, WriteError>, b: &Result<DecodedWrite, WriteError>) -> bool {
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                a.series.len() == b.series.len()
+                    && a.series.iter().zip(&b.series).all(|(x, y)| {
+                        x.labels == y.labels
+                            && x.samples.len() == y.samples.len()
+                            && x.samples
+                                .iter()
+                                .zip(&y.samples)
+                                .all(|(p, q)| p.0 == q.0 && p.1.to_bits() == q.1.to_bits())
+                    })
+                    && a.exemplars.len() == b.exemplars.len()
+                    && a.metadata == b.metadata
+                    && a.histograms == b.histograms
+            }
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn direct_v1_decoder_agrees_with_the_generated_one(
+            request in arb_request(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            flip in proptest::prelude::any::<(proptest::sample::Index, u8)>(),
+        ) {
+            let body = request.encode_to_vec();
+            proptest::prop_assert!(same(&decode_v1(&body), &decode_v1_generated(&body)));
+            // Damaged bodies: truncated, or one byte changed.
+            let truncated = &body[..cut.index(body.len() + 1)];
+            proptest::prop_assert!(same(&decode_v1(truncated), &decode_v1_generated(truncated)));
+            if !body.is_empty() {
+                let mut changed = body.clone();
+                changed[flip.0.index(body.len())] ^= flip.1 | 1;
+                proptest::prop_assert!(same(&decode_v1(&changed), &decode_v1_generated(&changed)));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_bodies_take_the_direct_decoder() {
+        let request = v1::WriteRequest {
+            timeseries: vec![v1::TimeSeries {
+                labels: vec![label("__name__", "up"), label("job", "node")],
+                samples: vec![v1::Sample {
+                    value: 1.5,
+                    timestamp: -7,
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let raw = fast_v1::decode(&request.encode_to_vec()).unwrap();
+        assert_eq!(raw[0].1, vec![(-7, 1.5)]);
+        assert_eq!(raw[0].0[1].value, "node");
+        let with_metadata = v1::WriteRequest {
+            metadata: vec![v1::MetricMetadata::default()],
+            ..request
+        };
+        assert!(fast_v1::decode(&with_metadata.encode_to_vec()).is_none());
     }
 }

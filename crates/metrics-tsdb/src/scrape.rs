@@ -1,5 +1,6 @@
 //! Scraping: what targets expose and how it is parsed.
 
+pub mod cache;
 pub mod discovery;
 pub mod exposition;
 pub mod kubernetes;

@@ -68,10 +68,22 @@ pub struct Config {
     pub enable_remote_write_receiver: bool,
     /// `--storage.tsdb.path`.
     pub tsdb_path: PathBuf,
-    /// `--storage.tsdb.retention.time` (accepted; retention runs with blocks).
+    /// `--storage.tsdb.retention.time`; zero when only `--storage.tsdb.retention.size` is
+    /// given, as in Prometheus (its 15d default applies only when neither is set).
     pub retention_time: Duration,
-    /// `--storage.tsdb.retention.size` in bytes, 0 = none (accepted; as above).
+    /// `--storage.tsdb.retention.size` in bytes, 0 = none.
     pub retention_size: u64,
+    /// `--ingester.max-global-series-per-user` (Mimir's name; 0 = no limit): series the
+    /// store holds at most.
+    pub max_series_per_tenant: usize,
+    /// `--validation.max-label-names-per-series` (Mimir's name; 0 = no limit).
+    pub max_labels_per_series: usize,
+    /// `--storage.tsdb.min-block-duration` (Prometheus' hidden flag, 2h): the head's block
+    /// range, the first compaction level.
+    pub min_block_duration: Duration,
+    /// `--storage.tsdb.max-block-duration` (hidden; unset: 10 % of the retention time, at most
+    /// 31 days): the largest block compaction builds.
+    pub max_block_duration: Option<Duration>,
     /// `--query.timeout`.
     pub query_timeout: Duration,
     /// `--query.max-samples`.
@@ -135,6 +147,26 @@ impl Config {
                 "storage.tsdb.retention.size",
                 lgtm_common::config::Base2Bytes(0),
                 "Maximum number of bytes that can be stored for blocks.",
+            )
+            .prom_duration(
+                "storage.tsdb.min-block-duration",
+                Duration::from_secs(2 * 3600),
+                "Minimum duration of a data block before being persisted.",
+            )
+            .prom_duration(
+                "storage.tsdb.max-block-duration",
+                Duration::ZERO,
+                "Maximum duration compacted blocks may span. For use in testing. (Default: 10% of the retention period.)",
+            )
+            .int(
+                "ingester.max-global-series-per-user",
+                0,
+                "The maximum number of in-memory series per tenant. 0 to disable.",
+            )
+            .int(
+                "validation.max-label-names-per-series",
+                0,
+                "Maximum number of label names per series. 0 to disable.",
             )
             .string(
                 "storage.object-store.url",
@@ -213,10 +245,31 @@ impl Config {
                 .get_bool("web.enable-remote-write-receiver")
                 .unwrap_or(false),
             tsdb_path: PathBuf::from(text("storage.tsdb.path")),
-            retention_time: flags
-                .get_duration("storage.tsdb.retention.time")
-                .unwrap_or(Duration::from_secs(15 * 86_400)),
+            retention_time: if flags.is_set("storage.tsdb.retention.size")
+                && !flags.is_set("storage.tsdb.retention.time")
+            {
+                Duration::ZERO
+            } else {
+                flags
+                    .get_duration("storage.tsdb.retention.time")
+                    .unwrap_or(Duration::from_secs(15 * 86_400))
+            },
             retention_size: flags.get_bytes("storage.tsdb.retention.size").unwrap_or(0),
+            max_series_per_tenant: flags
+                .get_i64("ingester.max-global-series-per-user")
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(0),
+            max_labels_per_series: flags
+                .get_i64("validation.max-label-names-per-series")
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or(0),
+            min_block_duration: flags
+                .get_duration("storage.tsdb.min-block-duration")
+                .filter(|d| !d.is_zero())
+                .unwrap_or(Duration::from_secs(2 * 3600)),
+            max_block_duration: flags
+                .get_duration("storage.tsdb.max-block-duration")
+                .filter(|d| !d.is_zero()),
             query_timeout: flags
                 .get_duration("query.timeout")
                 .unwrap_or(Duration::from_secs(120)),
@@ -340,6 +393,21 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let mut db_options = DbOptions::new(&config.tsdb_path);
     db_options.wal.fsync = config.wal_fsync;
     db_options.retention_ms = config.retention_time.as_millis() as i64;
+    db_options.retention_bytes = config.retention_size;
+    db_options.head.max_series = config.max_series_per_tenant;
+    db_options.max_labels_per_series = config.max_labels_per_series;
+    db_options.block_range_ms = config.min_block_duration.as_millis() as i64;
+    db_options.max_block_duration_ms = config
+        .max_block_duration
+        .map_or(0, |d| d.as_millis() as i64);
+    // `storage.tsdb.out_of_order_time_window` from the config file (read at start).
+    db_options.head.out_of_order_window_ms = loaded
+        .0
+        .storage
+        .as_ref()
+        .and_then(|s| s.tsdb.as_ref())
+        .and_then(|t| t.out_of_order_time_window)
+        .map_or(0, |d| d.as_millis());
     if let Some(url) = &config.object_store_url {
         let handle = lgtm_common::objstore::from_url(url)
             .map_err(|e| ServerError::Flag(format!("--storage.object-store.url: {e}")))?;
@@ -357,6 +425,12 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         damaged = report.wal.damage.is_some(),
         "WAL replay completed"
     );
+    // Blocks the bucket has and the local disk lost come back before serving.
+    match db.restore_from_object_store().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(blocks = n, "blocks restored from the object store"),
+        Err(e) => tracing::error!(error = %e, "restoring blocks from the object store failed"),
+    }
     let engine = Engine::new(EngineOptions {
         lookback_delta_ms: config.lookback_delta.as_millis() as i64,
         max_samples: config.query_max_samples,
@@ -404,6 +478,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     scrape.start_refresh(file_sd_refresh(&loaded.0));
     state.scrape = Some(Arc::clone(&scrape));
     let registry = Registry::with_process_metrics();
+    state.db.metrics().register(&registry);
     let rules = start_rules(&config, &state, &loaded.0, &registry, &shutdown)?;
     state.rules = Some(Arc::clone(&rules));
     state.reloader = Some(Arc::new(FileConfig {
@@ -413,6 +488,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         rules: Some(rules),
     }) as Arc<dyn ConfigReloader>);
     let state = Arc::new(state);
+    spawn_sighup_reload(Arc::clone(&state), shutdown.clone());
     let readiness = Readiness::not_ready("starting");
     let server = HttpServer::builder("metrics-tsdb")
         .router(api::router(Arc::clone(&state)))
@@ -430,7 +506,11 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         })?;
     let addr = server.local_addr();
     readiness.set_ready();
-    spawn_maintenance(Arc::clone(&state.db), shutdown.clone());
+    spawn_maintenance(
+        Arc::clone(&state.db),
+        maintenance_interval(config.min_block_duration),
+        shutdown.clone(),
+    );
     let db = Arc::clone(&state.db);
     let task = tokio::spawn(async move {
         let served = server.serve(shutdown).await;
@@ -499,10 +579,42 @@ fn start_rules(
     Ok(rules)
 }
 
-/// Cuts blocks, applies retention and uploads blocks once a minute.
-fn spawn_maintenance(db: Arc<Db>, shutdown: CancellationToken) {
+/// `SIGHUP` re-reads the configuration exactly as `POST /-/reload` does (without the
+/// `--web.enable-lifecycle` gate, as in Prometheus).
+fn spawn_sighup_reload(state: Arc<ApiState>, shutdown: CancellationToken) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!("cannot listen for SIGHUP; reload with POST /-/reload");
+        return;
+    };
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                got = hangups.recv() => {
+                    if got.is_none() {
+                        break;
+                    }
+                    match crate::api::lifecycle::reload_config(&state).await {
+                        Ok(()) => tracing::info!("configuration reloaded on SIGHUP"),
+                        Err(e) => tracing::error!(error = %e, "error reloading config on SIGHUP"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// How often maintenance runs: once a minute as Prometheus' compaction loop, more often for
+/// block ranges shorter than a few minutes (tests), never more than once a second.
+fn maintenance_interval(block_range: Duration) -> Duration {
+    (block_range / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+/// Cuts blocks, applies retention, compacts and mirrors blocks every `interval`.
+fn spawn_maintenance(db: Arc<Db>, interval: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -567,5 +679,52 @@ mod tests {
             .to_string();
         assert_eq!(err, "unknown long flag '--no-such-flag'");
         assert!(Config::from_args(["--storage.tsdb.wal-fsync=bogus"]).is_err());
+    }
+
+    #[test]
+    fn retention_and_limit_flags() {
+        // Only a size: Prometheus turns time retention off (its 15d applies when neither is set).
+        let size_only = Config::from_args(["--storage.tsdb.retention.size=512MB"]).unwrap();
+        assert_eq!(size_only.retention_size, 512 << 20);
+        assert_eq!(size_only.retention_time, Duration::ZERO);
+        let both = Config::from_args([
+            "--storage.tsdb.retention.size=1GB",
+            "--storage.tsdb.retention.time=2d",
+        ])
+        .unwrap();
+        assert_eq!(both.retention_size, 1 << 30);
+        assert_eq!(both.retention_time, Duration::from_secs(2 * 86_400));
+        let defaults = Config::default();
+        assert_eq!(defaults.retention_time, Duration::from_secs(15 * 86_400));
+        assert_eq!(
+            (
+                defaults.max_series_per_tenant,
+                defaults.max_labels_per_series
+            ),
+            (0, 0)
+        );
+        assert_eq!(defaults.min_block_duration, Duration::from_secs(7200));
+        assert_eq!(defaults.max_block_duration, None);
+        assert_eq!(
+            maintenance_interval(defaults.min_block_duration),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            maintenance_interval(Duration::from_secs(10)),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            maintenance_interval(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+        let limits = Config::from_args([
+            "--ingester.max-global-series-per-user=150000",
+            "--validation.max-label-names-per-series=30",
+        ])
+        .unwrap();
+        assert_eq!(
+            (limits.max_series_per_tenant, limits.max_labels_per_series),
+            (150_000, 30)
+        );
     }
 }

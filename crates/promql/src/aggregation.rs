@@ -35,12 +35,69 @@ impl Grouping {
     /// The group key of a label set.
     pub fn key(&self, labels: &Labels) -> Labels {
         if self.without {
-            let mut drop: Vec<&str> = self.labels.iter().map(String::as_str).collect();
-            drop.extend_from_slice(crate::value::METRIC_IDENTITY_LABELS);
-            labels.without(&drop)
+            labels.without(&self.dropped())
         } else {
             labels.keep(&self.labels)
         }
+    }
+
+    /// Names a `without` grouping removes (its labels and the metric identity labels).
+    fn dropped(&self) -> Vec<&str> {
+        let mut drop: Vec<&str> = self.labels.iter().map(String::as_str).collect();
+        drop.extend_from_slice(crate::value::METRIC_IDENTITY_LABELS);
+        drop
+    }
+}
+
+/// Groups samples by their grouping key without building the key for every sample: the key's
+/// fingerprint is hashed straight from the sample's labels, and the key itself is built once
+/// per group (Prometheus groups by the same kind of hash).
+pub(crate) struct Grouper<'g> {
+    grouping: &'g Grouping,
+    dropped: Vec<&'g str>,
+    index: HashMap<u64, Vec<usize>>,
+    pub(crate) keys: Vec<Labels>,
+}
+
+impl<'g> Grouper<'g> {
+    pub(crate) fn new(grouping: &'g Grouping) -> Self {
+        Self {
+            grouping,
+            dropped: if grouping.without {
+                grouping.dropped()
+            } else {
+                Vec::new()
+            },
+            index: HashMap::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    /// The group index of `labels` and whether the group is new.
+    pub(crate) fn group_of(&mut self, labels: &Labels) -> (usize, bool) {
+        let fp = if self.grouping.without {
+            labels.fingerprint_without(&self.dropped)
+        } else {
+            labels.fingerprint_for(&self.grouping.labels)
+        };
+        let slot = self.index.entry(fp).or_default();
+        if let Some(&i) = slot.iter().find(|&&i| {
+            let key = &self.keys[i];
+            let mut projected = labels.iter().filter(|l| {
+                if self.grouping.without {
+                    !self.dropped.iter().any(|n| *n == l.name)
+                } else {
+                    self.grouping.labels.contains(&l.name)
+                }
+            });
+            key.iter().all(|k| projected.next() == Some(k)) && projected.next().is_none()
+        }) {
+            return (i, false);
+        }
+        let i = self.keys.len();
+        slot.push(i);
+        self.keys.push(self.grouping.key(labels));
+        (i, true)
     }
 }
 
@@ -148,20 +205,16 @@ pub fn aggregate(
         _ => {}
     }
     // Group samples in first-appearance order.
-    let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, Vec<Sample>)> = Vec::new();
+    let mut grouper = Grouper::new(grouping);
+    let mut groups: Vec<Vec<Sample>> = Vec::new();
     for s in v {
-        let key = grouping.key(&s.labels);
-        match index.get(&key) {
-            Some(&i) => groups[i].1.push(s),
-            None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, vec![s]));
-            }
+        match grouper.group_of(&s.labels) {
+            (i, false) => groups[i].push(s),
+            (_, true) => groups.push(vec![s]),
         }
     }
     let mut out = Vec::with_capacity(groups.len());
-    for (key, samples) in groups {
+    for (key, samples) in grouper.keys.into_iter().zip(groups) {
         let drop_name = samples.iter().any(|s| s.drop_name);
         let n_hist = samples.iter().filter(|s| s.h.is_some()).count();
         let n_float = samples.len() - n_hist;
@@ -288,7 +341,7 @@ pub fn aggregate(
     Ok(out)
 }
 
-fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+pub(crate) fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,
@@ -298,7 +351,7 @@ fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+pub(crate) fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Equal,
@@ -317,7 +370,7 @@ fn select_k(
     pos: AggPos,
     annos: &mut Annos,
 ) -> Vector {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut grouper = Grouper::new(grouping);
     let mut groups: Vec<Vec<Sample>> = Vec::new();
     for mut s in v {
         if op != AggOp::Limitk && s.h.is_some() {
@@ -329,13 +382,9 @@ fn select_k(
             continue;
         }
         s.t = ts;
-        let key = grouping.key(&s.labels);
-        match index.get(&key) {
-            Some(&i) => groups[i].push(s),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(vec![s]);
-            }
+        match grouper.group_of(&s.labels) {
+            (i, false) => groups[i].push(s),
+            (_, true) => groups.push(vec![s]),
         }
     }
     let mut out = Vec::new();

@@ -162,6 +162,14 @@ impl Engine {
         resolve_durations(&mut expr, start_ms, end_ms, step_ms)?;
         let mut ev = Evaluator::new(storage, &self.opts, start_ms, end_ms, step_ms, cancel);
         ev.plan(&expr);
+        if let Some(m) = ev.range_call_in_place(&expr, self.opts.max_samples)? {
+            let (warnings, infos) = render(&ev.annos, query);
+            return Ok(QueryResult {
+                value: Value::Matrix(m),
+                warnings,
+                infos,
+            });
+        }
         let mut series: HashMap<Labels, Series> = HashMap::new();
         let mut t = start_ms;
         let mut total = 0usize;
@@ -379,10 +387,38 @@ struct Evaluator<'a> {
     /// whose counter-reset hints are re-detected while reading.
     stats_selectors: std::collections::HashSet<usize>,
     data: HashMap<usize, Arc<Vec<Series>>>,
+    /// Per selector and loaded series: the label set holding only the metric name (what
+    /// range functions read for annotations), built once per query.
+    name_only: HashMap<usize, Vec<Labels>>,
+    /// Per selector and loaded series: the labels without the metric identity, built once
+    /// per query instead of once per step and series.
+    dropped: HashMap<usize, Arc<Vec<Labels>>>,
+    /// Per selector: whether its dropped label sets are all distinct.
+    dropped_unique: HashMap<usize, bool>,
+    /// Per selector and loaded series: the float window bounds of the last evaluated step.
+    cursors: HashMap<usize, Vec<(usize, usize)>>,
+    /// Per aggregation node: the group of every loaded input series and the group keys.
+    #[allow(clippy::type_complexity)]
+    group_cache: HashMap<usize, Arc<(Vec<usize>, Vec<Labels>)>>,
     annos: Annos,
     deadline: Instant,
     cancel: Option<&'a CancelToken>,
     step_samples: usize,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests switch the in-place paths off to compare them with the general path.
+    static GENERAL_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the in-place evaluation paths may be used (always, outside tests).
+fn in_place_enabled() -> bool {
+    #[cfg(test)]
+    if GENERAL_ONLY.with(|c| c.get()) {
+        return false;
+    }
+    true
 }
 
 fn key_of(vs: &VectorSelector) -> usize {
@@ -408,6 +444,11 @@ impl<'a> Evaluator<'a> {
             stats_selectors: std::collections::HashSet::new(),
             subquery_cache: HashMap::new(),
             data: HashMap::new(),
+            name_only: HashMap::new(),
+            dropped: HashMap::new(),
+            dropped_unique: HashMap::new(),
+            cursors: HashMap::new(),
+            group_cache: HashMap::new(),
             annos: Vec::new(),
             deadline: Instant::now() + opts.timeout,
             cancel,
@@ -807,6 +848,474 @@ impl<'a> Evaluator<'a> {
         Ok((out, lo, t_ref))
     }
 
+    /// A range-vector function applied straight to a plain matrix selector: the same result
+    /// as building the matrix with [`Self::eval_matrix_selector`] and mapping the function
+    /// over it, without copying every window and its labels at every step (one reused
+    /// scratch window; output labels from per-query caches).
+    fn call_over_selector(
+        &mut self,
+        name: &str,
+        m: &MatrixSelector,
+        params: &[f64],
+        ts: i64,
+        pos: crate::ast::PosRange,
+        param_pos: crate::ast::PosRange,
+    ) -> Result<Value> {
+        let (data, values) = self.range_fn_values(name, m, params, ts, pos, param_pos)?;
+        let drop_now = !functions::keeps_metric_name(name) && !self.opts.delayed_name_removal;
+        let dropped = if drop_now {
+            Some(self.dropped_labels(&m.vs, &data))
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(values.len());
+        for (i, r) in values {
+            let labels = match &dropped {
+                Some(d) => d[i].clone(),
+                None => data[i].labels.clone(),
+            };
+            let mut smp = match r {
+                Out::F(f) => Sample::float(labels, ts, f),
+                Out::H(h) => Sample::histogram(labels, ts, h),
+            };
+            smp.drop_name = !drop_now && !functions::keeps_metric_name(name);
+            out.push(smp);
+        }
+        if drop_now {
+            check_duplicates(&mut out)?;
+        }
+        Ok(Value::Vector(out))
+    }
+
+    /// An aggregation evaluated straight over a plain float selector or a one-argument range
+    /// function of one, without building the input vector: group membership of every loaded
+    /// series is computed once per query, so no step clones or hashes input labels. Gives
+    /// exactly what [`aggregate`] gives over the vector (same order, same summation order);
+    /// `None` where that does not hold (histograms, duplicate label sets after dropping the
+    /// name, delayed name removal, other operators), so the general path runs instead.
+    fn fused_aggregate(
+        &mut self,
+        a: &crate::ast::AggregateExpr,
+        param: Option<&AggParam>,
+        ts: i64,
+    ) -> Result<Option<Vector>> {
+        use AggOp::*;
+        if self.opts.delayed_name_removal
+            || !in_place_enabled()
+            || !matches!(a.op, Sum | Avg | Count | Min | Max | Group | Topk | Bottomk)
+        {
+            return Ok(None);
+        }
+        let k = match (a.op, param) {
+            (Topk | Bottomk, Some(AggParam::Scalar(p))) => {
+                if p.is_nan() || *p < 1.0 {
+                    return Ok(None);
+                }
+                if *p >= i64::MAX as f64 {
+                    usize::MAX
+                } else {
+                    usize::try_from(*p as i64).unwrap_or(usize::MAX)
+                }
+            }
+            (Topk | Bottomk, _) => return Ok(None),
+            _ => 0,
+        };
+        type Inputs = (
+            Arc<Vec<Series>>,
+            Vec<(usize, f64)>,
+            Option<Arc<Vec<Labels>>>,
+        );
+        let (data, values, labels): Inputs = match a.expr.unparen() {
+            Expr::Vector(vs) if !vs.smoothed => {
+                let data = self.load(vs)?;
+                if data.iter().any(|s| !s.histograms.is_empty()) {
+                    return Ok(None);
+                }
+                let t_ref = self
+                    .at_time(&vs.at)
+                    .unwrap_or(ts)
+                    .saturating_sub(vs.offset.ms());
+                let lo = t_ref.saturating_sub(self.opts.lookback_delta_ms);
+                let mut values = Vec::with_capacity(data.len());
+                for (i, s) in data.iter().enumerate() {
+                    let fi = s.floats.partition_point(|p| p.t <= t_ref);
+                    if let Some(p) = fi.checked_sub(1).map(|j| s.floats[j])
+                        && p.t > lo
+                        && !is_stale_nan(p.f)
+                    {
+                        values.push((i, p.f));
+                    }
+                }
+                self.count(values.len())?;
+                (data, values, None)
+            }
+            Expr::Call(c) if c.args.len() == 1 => {
+                let Expr::Matrix(m) = c.args[0].unparen() else {
+                    return Ok(None);
+                };
+                let name = c.func.as_str();
+                let Some(def) = functions::lookup(name) else {
+                    return Ok(None);
+                };
+                if m.vs.anchored
+                    || m.vs.smoothed
+                    || def.args != [ValueType::Matrix]
+                    || def.variadic != 0
+                    || name == "absent_over_time"
+                {
+                    return Ok(None);
+                }
+                let data = self.load(&m.vs)?;
+                if data.iter().any(|s| !s.histograms.is_empty()) {
+                    return Ok(None);
+                }
+                let labels = if functions::keeps_metric_name(name) {
+                    None
+                } else {
+                    let dropped = self.dropped_labels(&m.vs, &data);
+                    let unique = *self.dropped_unique.entry(key_of(&m.vs)).or_insert_with(|| {
+                        let set: std::collections::HashSet<&Labels> = dropped.iter().collect();
+                        set.len() == dropped.len()
+                    });
+                    if !unique {
+                        return Ok(None);
+                    }
+                    Some(dropped)
+                };
+                let pos = c.args[0].pos();
+                let (data, out) = self.range_fn_values(name, m, &[], ts, pos, pos)?;
+                let mut values = Vec::with_capacity(out.len());
+                for (i, r) in out {
+                    match r {
+                        Out::F(f) => values.push((i, f)),
+                        Out::H(_) => return Ok(None),
+                    }
+                }
+                (data, values, labels)
+            }
+            _ => return Ok(None),
+        };
+        let label_of = |i: usize| -> &Labels {
+            match &labels {
+                Some(l) => &l[i],
+                None => &data[i].labels,
+            }
+        };
+        let agg_key = a as *const crate::ast::AggregateExpr as usize;
+        let assign = match self.group_cache.get(&agg_key) {
+            Some(g) => Arc::clone(g),
+            None => {
+                let grouping = Grouping {
+                    labels: a.grouping.clone(),
+                    without: a.without,
+                };
+                let mut grouper = crate::aggregation::Grouper::new(&grouping);
+                let ids: Vec<usize> = (0..data.len())
+                    .map(|i| grouper.group_of(label_of(i)).0)
+                    .collect();
+                let g = Arc::new((ids, grouper.keys));
+                self.group_cache.insert(agg_key, Arc::clone(&g));
+                g
+            }
+        };
+        let (ids, keys) = &*assign;
+        // Groups in first-appearance order of this step, as the general path forms them.
+        let mut slot = vec![usize::MAX; keys.len()];
+        let mut order: Vec<usize> = Vec::new();
+        let mut members: Vec<Vec<(usize, f64)>> = Vec::new();
+        for (i, f) in values {
+            let g = ids[i];
+            if slot[g] == usize::MAX {
+                slot[g] = order.len();
+                order.push(g);
+                members.push(Vec::new());
+            }
+            members[slot[g]].push((i, f));
+        }
+        let mut out = Vec::with_capacity(order.len());
+        for (g, mut group) in order.into_iter().zip(members) {
+            let f = match a.op {
+                Count => group.len() as f64,
+                Group => 1.0,
+                Sum => {
+                    let (mut sum, mut c) = (0.0, 0.0);
+                    for (_, f) in &group {
+                        (sum, c) = crate::functions::math::kahan_inc(*f, sum, c);
+                    }
+                    if sum.is_infinite() { sum } else { sum + c }
+                }
+                Avg => crate::functions::over_time::float_mean(group.iter().map(|x| x.1)),
+                Min | Max => {
+                    let mut best = group[0].1;
+                    for &(_, f) in &group[1..] {
+                        let better = if a.op == Max { f > best } else { f < best };
+                        if better || best.is_nan() {
+                            best = f;
+                        }
+                    }
+                    best
+                }
+                _ => {
+                    if a.op == Topk {
+                        group.sort_by(|x, y| crate::aggregation::cmp_desc_nan_last(x.1, y.1));
+                    } else {
+                        group.sort_by(|x, y| crate::aggregation::cmp_asc_nan_last(x.1, y.1));
+                    }
+                    group.truncate(k);
+                    for (i, f) in group {
+                        out.push(Sample::float(label_of(i).clone(), ts, f));
+                    }
+                    continue;
+                }
+            };
+            out.push(Sample::float(keys[g].clone(), ts, f));
+        }
+        Ok(Some(out))
+    }
+
+    /// A range query whose expression is a one-argument range function of a plain matrix
+    /// selector (`rate(x[5m])`), evaluated series by series into the result matrix: every
+    /// output series gets its labels once instead of a sample per step that is hashed into
+    /// the result. `None` when the expression has another shape or its output label sets
+    /// are not all distinct (the general path then reports the collision as Prometheus does).
+    fn range_call_in_place(&mut self, expr: &Expr, max_samples: usize) -> Result<Option<Matrix>> {
+        let Expr::Call(c) = expr.unparen() else {
+            return Ok(None);
+        };
+        let name = c.func.as_str();
+        let (Some(arg), 1) = (c.args.first(), c.args.len()) else {
+            return Ok(None);
+        };
+        let Expr::Matrix(m) = arg.unparen() else {
+            return Ok(None);
+        };
+        let Some(def) = functions::lookup(name) else {
+            return Ok(None);
+        };
+        if !in_place_enabled()
+            || m.vs.anchored
+            || m.vs.smoothed
+            || def.args != [ValueType::Matrix]
+            || def.variadic != 0
+            || name == "absent_over_time"
+        {
+            return Ok(None);
+        }
+        let data = self.load(&m.vs)?;
+        let labels: Arc<Vec<Labels>> = if functions::keeps_metric_name(name) {
+            Arc::new(data.iter().map(|s| s.labels.clone()).collect())
+        } else {
+            let dropped = self.dropped_labels(&m.vs, &data);
+            let set: std::collections::HashSet<&Labels> = dropped.iter().collect();
+            if set.len() != dropped.len() {
+                return Ok(None);
+            }
+            dropped
+        };
+        let mut out: Vec<Option<Series>> = vec![None; data.len()];
+        let pos = arg.pos();
+        let mut total = 0usize;
+        let mut t = self.start;
+        while t <= self.end {
+            self.check_limits()?;
+            self.step_samples = 0;
+            let (_, values) = self.range_fn_values(name, m, &[], t, pos, pos)?;
+            total += values.len();
+            if total > max_samples {
+                return Err(Error::TooManySamples);
+            }
+            for (i, r) in values {
+                let s = out[i].get_or_insert_with(|| Series::new(labels[i].clone()));
+                match r {
+                    Out::F(f) => s.floats.push(FPoint { t, f }),
+                    Out::H(h) => s.histograms.push(HPoint { t, h }),
+                }
+            }
+            if t == i64::MAX {
+                break;
+            }
+            t = t.saturating_add(self.step);
+        }
+        let mut m: Matrix = out.into_iter().flatten().collect();
+        m.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Some(m))
+    }
+
+    /// Labels of the selector's loaded series without the metric identity (cached per query).
+    fn dropped_labels(&mut self, vs: &VectorSelector, data: &[Series]) -> Arc<Vec<Labels>> {
+        Arc::clone(self.dropped.entry(key_of(vs)).or_insert_with(|| {
+            Arc::new(
+                data.iter()
+                    .map(|s| crate::value::drop_metric_identity(&s.labels))
+                    .collect(),
+            )
+        }))
+    }
+
+    /// The results of range function `name` over each loaded series of a plain matrix
+    /// selector at `ts`, as `(series index, value)` in series order.
+    #[allow(clippy::type_complexity)]
+    fn range_fn_values(
+        &mut self,
+        name: &str,
+        m: &MatrixSelector,
+        params: &[f64],
+        ts: i64,
+        pos: crate::ast::PosRange,
+        param_pos: crate::ast::PosRange,
+    ) -> Result<(Arc<Vec<Series>>, Vec<(usize, Out)>)> {
+        let vs = &m.vs;
+        let t_ref = self
+            .at_time(&vs.at)
+            .unwrap_or(ts)
+            .saturating_sub(vs.offset.ms());
+        let lo = t_ref.saturating_sub(m.range.ms());
+        let data = self.load(vs)?;
+        let k = key_of(vs);
+        let ctx = RangeCtx {
+            ts,
+            range_start: lo,
+            range_end: t_ref,
+            pos,
+            param_pos,
+            smoothed: false,
+            anchored: false,
+        };
+        let window = |s: &Series| {
+            (
+                s.floats.partition_point(|p| p.t <= lo),
+                s.floats.partition_point(|p| p.t <= t_ref),
+                s.histograms.partition_point(|p| p.t <= lo),
+                s.histograms.partition_point(|p| p.t <= t_ref),
+            )
+        };
+        if matches!(name, "rate" | "increase") {
+            for s in data.iter() {
+                let n = s.labels.metric_name().unwrap_or("");
+                if n.is_empty()
+                    || ["_total", "_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|suf| n.ends_with(suf))
+                {
+                    continue;
+                }
+                let (a, b, ha, hb) = window(s);
+                if ha == hb && s.floats[a..b].iter().any(|p| !is_stale_nan(p.f)) {
+                    crate::annotations::info(
+                        &mut self.annos,
+                        pos,
+                        format!(
+                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+                            lgtm_common::labels::quote(n)
+                        ),
+                    );
+                }
+            }
+        }
+        let mut names = self.name_only.remove(&k).unwrap_or_else(|| {
+            data.iter()
+                .map(|s| s.labels.keep(&[lgtm_common::labels::METRIC_NAME]))
+                .collect()
+        });
+        let mut scratch = Series::new(Labels::empty());
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        let direct = matches!(
+            name,
+            "count_over_time"
+                | "sum_over_time"
+                | "avg_over_time"
+                | "min_over_time"
+                | "max_over_time"
+                | "last_over_time"
+        );
+        // Window bounds of the previous step per series: steps move forward, so the new
+        // bounds are found by scanning the few new samples instead of a binary search over
+        // the series (which misses the cache for long series).
+        let mut cursors = self
+            .cursors
+            .remove(&k)
+            .filter(|c| c.len() == data.len())
+            .unwrap_or_else(|| vec![(0, 0); data.len()]);
+        for (i, s) in data.iter().enumerate() {
+            let (a, b) = (
+                seek(&s.floats, cursors[i].0, lo),
+                seek(&s.floats, cursors[i].1, t_ref),
+            );
+            cursors[i] = (a, b);
+            let (ha, hb) = if s.histograms.is_empty() {
+                (0, 0)
+            } else {
+                (
+                    s.histograms.partition_point(|p| p.t <= lo),
+                    s.histograms.partition_point(|p| p.t <= t_ref),
+                )
+            };
+            if direct && s.histograms.is_empty() && s.float_sts.is_empty() {
+                // Float-only windows of the simple `*_over_time` functions are read in place.
+                let live = || {
+                    s.floats[a..b]
+                        .iter()
+                        .map(|p| p.f)
+                        .filter(|f| !is_stale_nan(*f))
+                };
+                let n = live().count();
+                if n == 0 {
+                    continue;
+                }
+                if let Err(e) = self.count(n) {
+                    result = Err(e);
+                    break;
+                }
+                out.push((i, Out::F(float_window_fn(name, n, live))));
+                continue;
+            }
+            scratch.floats.clear();
+            scratch.float_sts.clear();
+            scratch.histograms.clear();
+            scratch.hist_sts.clear();
+            let has_st = !(s.float_sts.is_empty() && s.hist_sts.is_empty());
+            for j in a..b {
+                if !is_stale_nan(s.floats[j].f) {
+                    scratch.floats.push(s.floats[j]);
+                    if has_st {
+                        scratch
+                            .float_sts
+                            .push(s.float_sts.get(j).copied().unwrap_or(0));
+                    }
+                }
+            }
+            scratch.histograms.extend_from_slice(&s.histograms[ha..hb]);
+            if has_st {
+                scratch
+                    .hist_sts
+                    .extend((ha..hb).map(|j| s.hist_sts.get(j).copied().unwrap_or(0)));
+            }
+            if scratch.floats.is_empty() && scratch.histograms.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.count(scratch.floats.len() + scratch.histograms.len()) {
+                result = Err(e);
+                break;
+            }
+            std::mem::swap(&mut scratch.labels, &mut names[i]);
+            let r = apply_range_fn(name, &scratch, &ctx, params, &mut self.annos);
+            std::mem::swap(&mut scratch.labels, &mut names[i]);
+            match r {
+                Ok(Some(r)) => out.push((i, r)),
+                Ok(None) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.name_only.insert(k, names);
+        self.cursors.insert(k, cursors);
+        result?;
+        Ok((data, out))
+    }
+
     fn eval_subquery(&mut self, s: &SubqueryExpr, ts: i64) -> Result<(Matrix, i64, i64)> {
         let t_ref = self
             .at_time(&s.at)
@@ -1076,6 +1585,9 @@ impl<'a> Evaluator<'a> {
                     Some(p) => Some(AggParam::Scalar(self.eval_scalar(p, ts)?)),
                     None => None,
                 };
+                if let Some(v) = self.fused_aggregate(a, param.as_ref(), ts)? {
+                    return Ok(Value::Vector(v));
+                }
                 let v = self.eval_vector(&a.expr, ts)?;
                 let grouping = Grouping {
                     labels: a.grouping.clone(),
@@ -1151,6 +1663,15 @@ impl<'a> Evaluator<'a> {
                     )));
                 }
             }
+            if let Expr::Matrix(m) = inner
+                && !m.vs.anchored
+                && !m.vs.smoothed
+                && name != "absent_over_time"
+                && in_place_enabled()
+            {
+                let param_pos = c.args.first().map(|a| a.pos()).unwrap_or_default();
+                return self.call_over_selector(name, m, &params, ts, arg.pos(), param_pos);
+            }
             let (matrix, lo, hi) = self.eval_range_arg(arg, ts)?;
             let ctx = RangeCtx {
                 ts,
@@ -1194,38 +1715,7 @@ impl<'a> Evaluator<'a> {
             }
             let mut out = Vec::with_capacity(matrix.len());
             for s in &matrix {
-                let r = match name {
-                    "rate" | "increase" | "delta" if ctx.smoothed || ctx.anchored => {
-                        functions::rate::extended_rate(
-                            s,
-                            &ctx,
-                            name != "delta",
-                            name == "rate",
-                            &mut self.annos,
-                        )
-                    }
-                    "rate" => {
-                        functions::rate::extrapolated_rate(s, &ctx, true, true, &mut self.annos)
-                    }
-                    "increase" => {
-                        functions::rate::extrapolated_rate(s, &ctx, true, false, &mut self.annos)
-                    }
-                    "delta" => {
-                        functions::rate::extrapolated_rate(s, &ctx, false, false, &mut self.annos)
-                    }
-                    "irate" => functions::rate::instant_value(s, &ctx, true, &mut self.annos),
-                    "idelta" => functions::rate::instant_value(s, &ctx, false, &mut self.annos),
-                    "deriv" => functions::rate::deriv(s, &ctx, &mut self.annos),
-                    "predict_linear" => functions::rate::predict_linear(
-                        s,
-                        &ctx,
-                        params.first().copied().unwrap_or(0.0),
-                        &mut self.annos,
-                    ),
-                    "changes" => functions::rate::changes(s),
-                    "resets" => functions::rate::resets(s),
-                    _ => functions::over_time::eval(name, s, &params, &ctx, &mut self.annos)?,
-                };
+                let r = apply_range_fn(name, s, &ctx, &params, &mut self.annos)?;
                 let Some(r) = r else { continue };
                 let drop_name = s.drop_name || !functions::keeps_metric_name(name);
                 let mut smp = match r {
@@ -1583,6 +2073,82 @@ impl<'a> Evaluator<'a> {
 
 /// The time at which `info()` looks up info series: the base expression's own time
 /// (honouring its `@` and `offset`).
+/// How many of `points` have `t <= bound`, starting from `from`, a count for an earlier
+/// (smaller or equal) bound when it is still valid: a short forward scan, else a binary search.
+fn seek(points: &[FPoint], from: usize, bound: i64) -> usize {
+    if from > points.len() || (from > 0 && points[from - 1].t > bound) {
+        return points.partition_point(|p| p.t <= bound);
+    }
+    let mut i = from;
+    while i < points.len() && points[i].t <= bound {
+        i += 1;
+        if i - from > 32 {
+            return i + points[i..].partition_point(|p| p.t <= bound);
+        }
+    }
+    i
+}
+
+/// `count|sum|avg|min|max|last_over_time` over a non-empty float-only window of `n` values
+/// (what [`functions::over_time::eval`] computes for such a window, in the same order).
+fn float_window_fn<I: Iterator<Item = f64> + Clone>(
+    name: &str,
+    n: usize,
+    values: impl Fn() -> I,
+) -> f64 {
+    match name {
+        "count_over_time" => n as f64,
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for v in values() {
+                (sum, c) = crate::functions::math::kahan_inc(v, sum, c);
+            }
+            if sum.is_infinite() { sum } else { sum + c }
+        }
+        "avg_over_time" => crate::functions::over_time::float_mean(values()),
+        "last_over_time" => values().last().unwrap_or(f64::NAN),
+        _ => {
+            let is_max = name == "max_over_time";
+            let mut it = values();
+            let mut best = it.next().unwrap_or(f64::NAN);
+            for f in it {
+                let better = if is_max { f > best } else { f < best };
+                if better || best.is_nan() {
+                    best = f;
+                }
+            }
+            best
+        }
+    }
+}
+
+/// Applies range-vector function `name` to one series' window.
+fn apply_range_fn(
+    name: &str,
+    s: &Series,
+    ctx: &RangeCtx,
+    params: &[f64],
+    annos: &mut Annos,
+) -> Result<Option<Out>> {
+    Ok(match name {
+        "rate" | "increase" | "delta" if ctx.smoothed || ctx.anchored => {
+            functions::rate::extended_rate(s, ctx, name != "delta", name == "rate", annos)
+        }
+        "rate" => functions::rate::extrapolated_rate(s, ctx, true, true, annos),
+        "increase" => functions::rate::extrapolated_rate(s, ctx, true, false, annos),
+        "delta" => functions::rate::extrapolated_rate(s, ctx, false, false, annos),
+        "irate" => functions::rate::instant_value(s, ctx, true, annos),
+        "idelta" => functions::rate::instant_value(s, ctx, false, annos),
+        "deriv" => functions::rate::deriv(s, ctx, annos),
+        "predict_linear" => {
+            functions::rate::predict_linear(s, ctx, params.first().copied().unwrap_or(0.0), annos)
+        }
+        "changes" => functions::rate::changes(s),
+        "resets" => functions::rate::resets(s),
+        _ => functions::over_time::eval(name, s, params, ctx, annos)?,
+    })
+}
+
 fn info_time(e: &Expr, ts: i64, ev: &Evaluator<'_>) -> i64 {
     match e {
         Expr::Vector(vs) => ev
@@ -1682,6 +2248,110 @@ mod tests {
     fn run(q: &str, ts: i64, opts: EngineOptions) -> Result<QueryResult> {
         let expr = parse_with(q, ParserOptions::all())?;
         Engine::new(opts).instant_query(&storage(), q, &expr, ts, None)
+    }
+
+    /// The in-place paths (aggregations straight over selectors, range functions read without
+    /// building the matrix) must answer exactly what the general path answers.
+    #[test]
+    fn in_place_paths_match_the_general_path() {
+        let st = MemStorage::new();
+        for n in 0..12u64 {
+            let l = Labels::from_pairs([
+                (
+                    "__name__",
+                    if n % 3 == 0 { "g" } else { "c_total" }.to_owned(),
+                ),
+                ("job", format!("j{}", n % 4)),
+                ("i", format!("{n}")),
+            ]);
+            for k in 0..200i64 {
+                // Gaps, ties, a stale marker and counter resets along the way.
+                if (k + n as i64) % 17 == 0 {
+                    continue;
+                }
+                let v = if k == 150 && n == 5 {
+                    crate::value::stale_nan()
+                } else if n % 3 == 0 {
+                    ((k * 7 + n as i64 * 13) % 23) as f64
+                } else {
+                    ((k % 120) * (1 + n as i64 % 3)) as f64
+                };
+                st.add_float(&l, k * 15_000, v);
+            }
+        }
+        let eval = |q: &str, general: bool, delayed: bool| -> Result<QueryResult> {
+            GENERAL_ONLY.with(|c| c.set(general));
+            let expr = parse_with(q, ParserOptions::all()).unwrap();
+            let engine = Engine::new(EngineOptions {
+                delayed_name_removal: delayed,
+                ..Default::default()
+            });
+            let r = engine.range_query(&st, q, &expr, 600_000, 2_900_000, 30_000, None);
+            GENERAL_ONLY.with(|c| c.set(false));
+            r
+        };
+        for q in [
+            "sum by (job) (c_total)",
+            "count without (i) (g)",
+            "avg(g)",
+            "min by (job) (g)",
+            "max(g)",
+            "group by (job) (g)",
+            "count by (__name__) ({job=~\"j.*\"})",
+            "sum by (job) (rate(c_total[2m]))",
+            "topk(3, g)",
+            "topk by (job) (1, g)",
+            "bottomk(2, rate(c_total[1m]))",
+            "rate(c_total[2m])",
+            "irate(c_total[2m])",
+            "increase(c_total[5m] offset 1m)",
+            "rate(g[5m])",
+            "rate({job=\"j1\"}[2m])",
+            "avg_over_time(g[5m])",
+            "sum_over_time(g[5m])",
+            "max_over_time(g[3m])",
+            "min_over_time(g[3m])",
+            "count_over_time(c_total[3m])",
+            "last_over_time(g[1m])",
+            "quantile_over_time(0.5, g[5m])",
+            "avg(avg_over_time(g[10m]))",
+        ] {
+            for delayed in [false, true] {
+                let (a, b) = (eval(q, false, delayed), eval(q, true, delayed));
+                match (a, b) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a.value, b.value, "{q} (delayed removal {delayed})");
+                        assert_eq!(a.warnings, b.warnings, "{q}");
+                        assert_eq!(a.infos, b.infos, "{q}");
+                        assert!(
+                            matches!(&a.value, Value::Matrix(m) if !m.is_empty()),
+                            "{q} gave nothing"
+                        );
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{q}"),
+                    (a, b) => panic!("{q}: {a:?} vs {b:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn seek_agrees_with_a_binary_search_from_any_start() {
+        let points: Vec<FPoint> = (0..100)
+            .map(|i| FPoint {
+                t: i * 10 + (i % 3),
+                f: 0.0,
+            })
+            .collect();
+        for from in 0..=points.len() + 1 {
+            for bound in (-5..1020).step_by(7) {
+                assert_eq!(
+                    seek(&points, from, bound),
+                    points.partition_point(|p| p.t <= bound),
+                    "from {from} bound {bound}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -67,11 +67,11 @@ pub(super) async fn get_status(State(core): State<Arc<Core>>) -> Response {
             Some(c) => Cluster {
                 name: Some(c.name().to_owned()),
                 peers: c
-                    .members()
+                    .peers()
                     .into_iter()
-                    .map(|m| Peer {
-                        address: m.clone(),
-                        name: m,
+                    .map(|p| Peer {
+                        address: p.address,
+                        name: p.name,
                     })
                     .collect(),
                 status: c.status(),

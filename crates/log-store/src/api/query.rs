@@ -109,9 +109,12 @@ async fn query_range_inner(
                     Direction::Backward => Keep::Newest(rp.limit),
                 }
             };
+            // The leading line filters run inside the store, on lines still in their chunks.
+            let test: Option<&dyn crate::store::LineTest> =
+                pipeline.has_line_filters().then_some(&pipeline);
             let streams = state
                 .store
-                .select_keep(&tenant, &log.matchers, rp.start, rp.end, keep)
+                .select_filtered(&tenant, &log.matchers, rp.start, rp.end, keep, test)
                 .await
                 .map_err(|e| err(e.into()))?;
             let (rows, log_stats) = metric::blocking(move || {

@@ -364,6 +364,8 @@ pub struct Pipeline {
     hints: Arc<Vec<HintFilter>>,
     /// How many leading steps are line filters (run on the borrowed line first).
     leading_filters: usize,
+    /// Literals of the leading `|=` filters: every kept line contains each of them.
+    required: Vec<String>,
 }
 
 /// Loki's stage error text: `stage '<stage>' : <reason>`.
@@ -438,10 +440,16 @@ impl Pipeline {
             .iter()
             .take_while(|s| s.as_line_filter().is_some())
             .count();
+        let required = steps[..leading_filters]
+            .iter()
+            .filter_map(|s| s.as_line_filter().and_then(|f| f.required_literal()))
+            .map(str::to_owned)
+            .collect();
         Ok(Self {
             steps,
             hints: Arc::new(hints),
             leading_filters,
+            required,
         })
     }
 
@@ -480,12 +488,27 @@ impl Pipeline {
             .all(|s| s.as_line_filter().is_some_and(|f| f.keep(line)))
     }
 
+    /// True when the pipeline starts with line filters (storage can apply them).
+    pub fn has_line_filters(&self) -> bool {
+        self.leading_filters > 0
+    }
+
     /// Runs the stages over an existing builder (used by sample extraction).
     pub fn process_builder(&self, ts: i64, line: &mut String, lbs: &mut LabelsBuilder) -> bool {
         if lbs.hints.is_none() {
             lbs.hints = Some(self.hints.clone());
         }
         self.steps.iter().all(|s| s.process(ts, line, lbs))
+    }
+}
+
+impl crate::store::LineTest for Pipeline {
+    fn keep(&self, line: &str) -> bool {
+        self.matches_line(line)
+    }
+
+    fn required(&self) -> &[String] {
+        &self.required
     }
 }
 

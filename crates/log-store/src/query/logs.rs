@@ -50,15 +50,12 @@ pub fn run(
     let mut stats = LogStats::default();
     let mut rows: Vec<LogRow> = Vec::new();
     for s in streams {
+        // What the store looked at, including lines its line pre-filter dropped.
+        stats.lines += s.scanned.lines;
+        stats.bytes += s.scanned.bytes;
+        stats.metadata_bytes += s.scanned.metadata_bytes;
         let mut kept = 0usize;
         let mut visit = |e: &crate::store::Entry| -> bool {
-            stats.lines += 1;
-            stats.bytes += e.line.len() as u64;
-            stats.metadata_bytes += e
-                .metadata
-                .iter()
-                .map(|l| (l.name.len() + l.value.len()) as u64)
-                .sum::<u64>();
             if let Some(p) = pipeline.process(&s.labels, e.ts, &e.line, &e.metadata) {
                 stats.post_filter += 1;
                 rows.push(LogRow {

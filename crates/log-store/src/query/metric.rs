@@ -7,19 +7,41 @@ use std::collections::BTreeMap;
 use lgtm_common::labels::{Labels, Matcher};
 
 use super::QueryError;
-use crate::logql::ast::SampleExpr;
+use crate::logql::ast::{RangeOp, SampleExpr};
 use crate::logql::eval::{self, Evaluator, MatrixSeries, StepValue};
+use crate::logql::pipeline::Pipeline;
 use crate::store::Store;
+use crate::store::{Keep, LineTest};
 
-/// `(matchers, earliest ns, latest ns exclusive)` each range aggregation needs.
-fn windows(expr: &SampleExpr, start: i64, end: i64, out: &mut Vec<(Vec<Matcher>, i64, i64)>) {
+/// What one range aggregation reads: its selector and pipeline, the window
+/// `[earliest, latest)` and whether it looks at the lines at all.
+struct Window<'a> {
+    matchers: &'a [Matcher],
+    stages: &'a [crate::logql::ast::Stage],
+    lo: i64,
+    hi: i64,
+    needs_lines: bool,
+}
+
+/// The window each range aggregation needs.
+fn windows<'a>(expr: &'a SampleExpr, start: i64, end: i64, out: &mut Vec<Window<'a>>) {
     match expr {
         SampleExpr::RangeAggregation(r) => {
             let lo = start
                 .saturating_sub(r.range.range)
                 .saturating_sub(r.range.offset);
             let hi = end.saturating_sub(r.range.offset).saturating_add(1);
-            out.push((r.range.log.matchers.clone(), lo, hi));
+            // Counting entries without a pipeline never reads a line.
+            let needs_lines = !(r.range.log.stages.is_empty()
+                && r.range.unwrap.is_none()
+                && matches!(r.op, RangeOp::CountOverTime | RangeOp::Rate));
+            out.push(Window {
+                matchers: &r.range.log.matchers,
+                stages: &r.range.log.stages,
+                lo,
+                hi,
+                needs_lines,
+            });
         }
         SampleExpr::VectorAggregation(v) => windows(&v.expr, start, end, out),
         SampleExpr::BinOp(b) => {
@@ -41,13 +63,29 @@ async fn fetch(
 ) -> Result<Vec<eval::Stream>, QueryError> {
     let mut w = Vec::new();
     windows(expr, start, end, &mut w);
-    let Some(lo) = w.iter().map(|x| x.1).min() else {
+    let Some(lo) = w.iter().map(|x| x.lo).min() else {
         return Ok(Vec::new());
     };
-    let hi = w.iter().map(|x| x.2).max().unwrap_or(lo);
+    let hi = w.iter().map(|x| x.hi).max().unwrap_or(lo);
+    let needs_lines = w.iter().any(|x| x.needs_lines);
+    // With one selector, its leading line filters can run inside the store: the evaluator
+    // would drop the same lines first thing.
+    let pipeline = match w.as_slice() {
+        [only] => Pipeline::new(only.stages)
+            .ok()
+            .filter(Pipeline::has_line_filters),
+        _ => None,
+    };
+    let test = pipeline.as_ref().map(|p| p as &dyn LineTest);
     let mut by_labels: BTreeMap<Labels, eval::Stream> = BTreeMap::new();
-    for (matchers, _, _) in &w {
-        for s in store.select(tenant, matchers, lo, hi).await? {
+    for x in &w {
+        for s in store
+            .select_filtered(tenant, x.matchers, lo, hi, Keep::All, test)
+            .await?
+        {
+            if s.entries.is_empty() {
+                continue;
+            }
             by_labels
                 .entry(s.labels.clone())
                 .or_insert_with(|| eval::Stream {
@@ -57,7 +95,11 @@ async fn fetch(
                         .iter()
                         .map(|e| eval::Entry {
                             ts: e.ts,
-                            line: e.line.to_string(),
+                            line: if needs_lines {
+                                e.line.to_string()
+                            } else {
+                                String::new()
+                            },
                             metadata: (*e.metadata).clone(),
                         })
                         .collect(),

@@ -19,7 +19,8 @@ use lgtm_common::objstore::{ObjectPath, ObjectStore, ObjectStoreExt};
 use object_store::PutPayload;
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, StoreError, chunk};
+use super::head::StreamData;
+use super::{Entry, LineTest, ScanStats, StoreError, chunk};
 
 /// File names inside a block directory.
 const CHUNKS_FILE: &str = "chunks";
@@ -149,6 +150,21 @@ impl LoadedBlock {
         start: i64,
         end: i64,
     ) -> Result<Vec<Entry>, StoreError> {
+        self.read_stream_filtered(store, i, start, end, None, &mut ScanStats::default())
+            .await
+    }
+
+    /// Reads stream `i`'s entries in `[start, end)` whose line passes `test`, counting every
+    /// entry in range into `stats`.
+    pub(crate) async fn read_stream_filtered(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        i: usize,
+        start: i64,
+        end: i64,
+        test: Option<&dyn LineTest>,
+        stats: &mut ScanStats,
+    ) -> Result<Vec<Entry>, StoreError> {
         let Some(s) = self.index.streams.get(i) else {
             return Ok(Vec::new());
         };
@@ -162,11 +178,7 @@ impl LoadedBlock {
                 .get_range(&path, c.offset..c.offset + c.len)
                 .await
                 .map_err(os_err("read", &path))?;
-            out.extend(
-                chunk::decode(&bytes)?
-                    .into_iter()
-                    .filter(|e| e.ts >= start && e.ts < end),
-            );
+            out.extend(chunk::decode_range(&bytes, start, end, test, stats)?);
         }
         Ok(out)
     }
@@ -184,12 +196,41 @@ pub(crate) async fn delete(
         .map_err(|e| StoreError::ObjectStore(e.to_string()))
 }
 
-/// Writes one block for `tenant` from sorted stream entries and returns it opened.
+/// What a block is written from: sorted entries (compaction) or a flushed head stream.
+pub(crate) trait StreamSource {
+    /// True when there is nothing to write.
+    fn is_empty(&self) -> bool;
+    /// The entries, sorted, without exact duplicates.
+    fn load(&self) -> Result<std::borrow::Cow<'_, [Entry]>, StoreError>;
+}
+
+impl StreamSource for Vec<Entry> {
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    fn load(&self) -> Result<std::borrow::Cow<'_, [Entry]>, StoreError> {
+        Ok(std::borrow::Cow::Borrowed(self))
+    }
+}
+
+impl StreamSource for StreamData {
+    fn is_empty(&self) -> bool {
+        StreamData::is_empty(self)
+    }
+
+    fn load(&self) -> Result<std::borrow::Cow<'_, [Entry]>, StoreError> {
+        Ok(std::borrow::Cow::Owned(self.all_entries()?))
+    }
+}
+
+/// Writes one block for `tenant` from its streams and returns it opened; streams are
+/// decoded one at a time, so a head flush never holds its whole raw data at once.
 /// `lineage` is `(level, sources)` for compacted blocks, `None` for a level-1 block.
-pub(crate) async fn write(
+pub(crate) async fn write<S: StreamSource>(
     store: &Arc<dyn ObjectStore>,
     tenant: &str,
-    streams: &[(Labels, Vec<Entry>)],
+    streams: &[(Labels, S)],
     now_ms: u64,
     lineage: Option<(u32, Vec<BlockId>)>,
 ) -> Result<LoadedBlock, StoreError> {
@@ -198,10 +239,10 @@ pub(crate) async fn write(
     let mut index = BlockIndex::default();
     let (mut min_ns, mut max_ns) = (i64::MAX, i64::MIN);
     let mut total_entries = 0u64;
-    let mut sorted: Vec<&(Labels, Vec<Entry>)> =
-        streams.iter().filter(|s| !s.1.is_empty()).collect();
+    let mut sorted: Vec<&(Labels, S)> = streams.iter().filter(|s| !s.1.is_empty()).collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for (pos, (labels, entries)) in sorted.into_iter().enumerate() {
+    for (pos, (labels, source)) in sorted.into_iter().enumerate() {
+        let entries = source.load()?;
         let mut refs = Vec::new();
         let mut startix = 0;
         while startix < entries.len() {

@@ -14,16 +14,7 @@ pub async fn reload(State(state): State<Arc<ApiState>>) -> Response {
     if !state.options.enable_lifecycle {
         return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.").into_response();
     }
-    let Some(reloader) = state.reloader.clone() else {
-        return StatusCode::OK.into_response();
-    };
-    let result = tokio::task::spawn_blocking(move || reloader.reload()).await;
-    let outcome = match result {
-        Ok(r) => r,
-        Err(e) => Err(e.to_string()),
-    };
-    *state.last_reload.write() = (outcome.is_ok(), SystemTime::now());
-    match outcome {
+    match reload_config(&state).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -31,6 +22,20 @@ pub async fn reload(State(state): State<Arc<ApiState>>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Re-reads the configuration file and records the outcome for runtimeinfo; shared by
+/// `/-/reload` and `SIGHUP`. Without a file there is nothing to do.
+pub async fn reload_config(state: &ApiState) -> Result<(), String> {
+    let Some(reloader) = state.reloader.clone() else {
+        return Ok(());
+    };
+    let outcome = match tokio::task::spawn_blocking(move || reloader.reload()).await {
+        Ok(r) => r,
+        Err(e) => Err(e.to_string()),
+    };
+    *state.last_reload.write() = (outcome.is_ok(), SystemTime::now());
+    outcome
 }
 
 /// `GET /-/reload`.

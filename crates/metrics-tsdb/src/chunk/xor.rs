@@ -38,7 +38,9 @@ impl Default for XorChunk {
 impl XorChunk {
     /// An empty chunk.
     pub fn new() -> Self {
-        let mut stream = BitWriter::with_capacity(128);
+        // Small to start: most head series hold a handful of samples between scrapes and cuts;
+        // the buffer doubles as the chunk fills.
+        let mut stream = BitWriter::with_capacity(32);
         stream.write_bits(0, 16);
         Self {
             stream,
@@ -50,6 +52,12 @@ impl XorChunk {
             leading: NO_WINDOW,
             trailing: 0,
         }
+    }
+
+    /// Releases unused buffer capacity (called when the head closes a full chunk, which then
+    /// stays in memory unchanged until it moves into a block).
+    pub fn shrink_to_fit(&mut self) {
+        self.stream.bytes_mut().shrink_to_fit();
     }
 
     /// Number of samples.

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use lgtm_common::labels::Labels;
 use parking_lot::Mutex;
 
+use lgtm_rules::NotifyAlert;
+
 use super::*;
 
 fn alert(name: &str, extra: &[(&str, &str)]) -> NotifyAlert {
@@ -22,26 +24,9 @@ fn config(yaml: &str) -> PrometheusConfig {
 }
 
 #[test]
-fn full_queue_drops_oldest_and_counts() {
-    let n = Notifier::new(3, NotifierMetrics::default());
-    n.send((0..2).map(|i| alert(&format!("A{i}"), &[])).collect());
-    n.send((2..4).map(|i| alert(&format!("A{i}"), &[])).collect());
-    assert_eq!(n.queue_len(), 3);
-    assert_eq!(n.dropped(), 1);
-    let batch = n.next_batch();
-    let names: Vec<&str> = batch
-        .iter()
-        .map(|a| a.labels.get_or_empty("alertname"))
-        .collect();
-    assert_eq!(names, ["A1", "A2", "A3"]);
-    // A single send larger than the queue keeps its newest alerts.
-    n.send((0..5).map(|i| alert(&format!("B{i}"), &[])).collect());
-    assert_eq!(n.dropped(), 3);
-    assert_eq!(n.next_batch()[0].labels.get("alertname"), Some("B2"));
-}
-
-#[test]
 fn external_labels_then_alert_relabeling() {
+    // The configuration blocks reach the shared notifier: `global.external_labels` and
+    // `alerting.alert_relabel_configs`.
     let n = Notifier::new(100, NotifierMetrics::default());
     n.apply_config(&config(
         r#"

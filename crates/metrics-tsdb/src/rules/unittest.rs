@@ -15,9 +15,8 @@ use lgtm_promql::storage::{MemStorage, Queryable};
 use lgtm_promql::{Engine, EngineOptions};
 use serde::Deserialize;
 
-use super::context::RuleContext;
-use super::group::Group;
-use super::recording::Rule;
+use super::context::{MemRuleStore, RuleContext, promql_context};
+use super::{Group, Rule};
 
 /// A unit-test file.
 #[derive(Debug, Clone, Deserialize)]
@@ -242,12 +241,13 @@ async fn run_group(
             .unwrap_or(usize::MAX)
     });
     let queryable: Arc<dyn Queryable> = Arc::clone(&storage) as Arc<dyn Queryable>;
-    let ctx = Arc::new(RuleContext::new(
+    let ctx = Arc::new(promql_context(
         Engine::new(EngineOptions::default()),
         queryable,
         tg.external_labels.clone(),
         tg.external_url.clone(),
     ));
+    let store = MemRuleStore(Arc::clone(&storage));
     let mut alert_times: BTreeSet<i64> = BTreeSet::new();
     let mut errors = Vec::new();
     for case in &tg.alert_rule_test {
@@ -270,17 +270,7 @@ async fn run_group(
     while ts <= maxt {
         let mut eval_errors = Vec::new();
         for g in &groups {
-            let write_to = Arc::clone(&storage);
-            let _ = g
-                .eval(&ctx, ts, 0, 60_000, |batch| {
-                    for s in batch {
-                        for (t, v) in s.samples {
-                            write_to.add_float(&s.labels, t, v);
-                        }
-                    }
-                    std::future::ready(Ok(()))
-                })
-                .await;
+            let _ = g.eval(&ctx, ts, 0, 60_000, &store).await;
             for r in g.rules() {
                 let st = r.status();
                 if st.health == "err" {
@@ -330,7 +320,7 @@ fn check_alerts(tg: &TestGroup, groups: &[Group], t: i64, errors: &mut Vec<Strin
                     && ar.name() == case.alertname
                 {
                     for a in ar.active_alerts() {
-                        if a.state == super::alerting::AlertState::Firing {
+                        if a.state == lgtm_rules::AlertState::Firing {
                             got.push((a.labels.clone(), Labels::from_pairs(a.annotations.clone())));
                         }
                     }
@@ -382,7 +372,10 @@ fn check_expr(case: &PromqlTestCase, ctx: &RuleContext, errors: &mut Vec<String>
             return;
         }
     };
-    let got = match ctx.query(&case.expr, &expr, case.eval_time.as_millis()) {
+    let got = match ctx
+        .evaluator
+        .instant(&case.expr, &expr, case.eval_time.as_millis())
+    {
         Ok(v) => v,
         Err(e) => {
             errors.push(fail(e));

@@ -143,10 +143,27 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses a whole body.
-pub fn parse(body: &str, format: Format) -> Result<Exposition, ParseError> {
-    let mut out = Exposition::default();
+/// One meaningful line of a body, as [`for_each_line`] hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A sample line (trimmed of surrounding blanks in the text format).
+    Sample(&'a str),
+    /// A comment line without its leading `#` (`# EOF` is handled by the walker).
+    Comment(&'a str),
+}
+
+/// Walks a body line by line with the format's rules for blank lines and `# EOF`, calling
+/// `visit` with each sample or comment line and its 1-based number. An error from `visit`
+/// stops the walk and becomes a [`ParseError`] for that line. [`parse`] and the scrape loop's
+/// cache share this walk, so both accept exactly the same bodies.
+pub fn for_each_line<'a>(
+    body: &'a str,
+    format: Format,
+    mut visit: impl FnMut(usize, Line<'a>) -> Result<(), String>,
+) -> Result<(), ParseError> {
     let mut saw_eof = false;
+    let mut line_count = None;
+    let mut total_lines = || *line_count.get_or_insert_with(|| body.split('\n').count());
     for (index, raw_line) in body.split('\n').enumerate() {
         let line_no = index + 1;
         let err = |message: String| ParseError {
@@ -154,7 +171,7 @@ pub fn parse(body: &str, format: Format) -> Result<Exposition, ParseError> {
             message,
         };
         if saw_eof {
-            if raw_line.is_empty() && index + 1 == body.split('\n').count() {
+            if raw_line.is_empty() && index + 1 == total_lines() {
                 continue;
             }
             return Err(err("unexpected data after # EOF".into()));
@@ -164,32 +181,45 @@ pub fn parse(body: &str, format: Format) -> Result<Exposition, ParseError> {
             Format::OpenMetrics => raw_line,
         };
         if line.is_empty() {
-            if format == Format::OpenMetrics && index + 1 != body.split('\n').count() {
+            if format == Format::OpenMetrics && index + 1 != total_lines() {
                 return Err(err("unexpected empty line".into()));
             }
             continue;
         }
-        if let Some(comment) = line.strip_prefix('#') {
-            if format == Format::OpenMetrics && comment == " EOF" {
+        let visited = match line.strip_prefix('#') {
+            Some(" EOF") if format == Format::OpenMetrics => {
                 saw_eof = true;
                 continue;
             }
-            parse_comment(comment, format, &mut out.metadata).map_err(err)?;
-            continue;
-        }
-        let sample = parse_sample(line, format).map_err(err)?;
-        out.samples.push(sample);
+            Some(comment) => visit(line_no, Line::Comment(comment)),
+            None => visit(line_no, Line::Sample(line)),
+        };
+        visited.map_err(err)?;
     }
     if format == Format::OpenMetrics && !saw_eof {
         return Err(ParseError {
-            line: body.split('\n').count(),
+            line: total_lines(),
             message: "data does not end with # EOF".into(),
         });
     }
+    Ok(())
+}
+
+/// Parses a whole body.
+pub fn parse(body: &str, format: Format) -> Result<Exposition, ParseError> {
+    let mut out = Exposition::default();
+    for_each_line(body, format, |_, line| match line {
+        Line::Comment(comment) => parse_comment(comment, format, &mut out.metadata),
+        Line::Sample(text) => {
+            out.samples.push(parse_sample(text, format)?);
+            Ok(())
+        }
+    })?;
     Ok(out)
 }
 
-fn parse_comment(
+/// Applies one comment line (without its `#`) to the metadata of its family.
+pub fn parse_comment(
     comment: &str,
     format: Format,
     metadata: &mut BTreeMap<String, Metadata>,
@@ -285,6 +315,17 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Everything up to the next blank (ASCII, so a byte scan).
+    fn take_until_blank(&mut self) -> &'a str {
+        let start = self.pos;
+        let len = self.s.as_bytes()[start..]
+            .iter()
+            .position(|&b| b == b' ' || b == b'\t')
+            .unwrap_or(self.s.len() - start);
+        self.pos += len;
+        &self.s[start..self.pos]
+    }
+
     fn take_while(&mut self, keep: impl Fn(char) -> bool) -> &'a str {
         let start = self.pos;
         while self.peek().is_some_and(&keep) {
@@ -323,7 +364,47 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == ':'
 }
 
-fn parse_sample(line: &str, format: Format) -> Result<ParsedSample, String> {
+/// The length of a sample line's series part (metric name and label block), found by a
+/// quick scan that honours quoting; `None` when the line does not look like a sample. Equal
+/// series texts always parse to equal label sets, so the scrape cache keys on this text.
+pub fn series_text_len(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len()
+        && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
+    {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'{') {
+        return (i > 0).then_some(i);
+    }
+    i += 1;
+    let mut quoted = false;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        match (quoted, b) {
+            (true, b'\\') => i += 1,
+            (true, b'"') | (false, b'"') => quoted = !quoted,
+            (false, b'}') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// What follows the series part of a sample line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleTail {
+    /// Sample value.
+    pub value: f64,
+    /// Explicit timestamp in ms, if the line had one.
+    pub timestamp_ms: Option<i64>,
+    /// Exemplar, if the line had one.
+    pub exemplar: Option<Exemplar>,
+}
+
+/// Parses the series part of a sample line: its full label set and the bytes it took.
+pub fn parse_series(line: &str) -> Result<(Labels, usize), String> {
     let mut cur = Cursor { s: line, pos: 0 };
     let mut labels: Vec<Label> = Vec::new();
     let mut name = String::new();
@@ -341,29 +422,6 @@ fn parse_sample(line: &str, format: Format) -> Result<ParsedSample, String> {
         return Err("metric name missing".into());
     }
     labels.push(Label::new(METRIC_NAME, name));
-    if !matches!(cur.peek(), Some(' ' | '\t')) {
-        return Err(format!("expected value after metric, got {:?}", cur.rest()));
-    }
-    cur.skip_blanks();
-    let value_text = cur.take_while(|c| c != ' ' && c != '\t');
-    let value = parse_float(value_text)
-        .ok_or_else(|| format!("strconv.ParseFloat: parsing {value_text:?}: invalid syntax"))?;
-    cur.skip_blanks();
-    let mut timestamp_ms = None;
-    let mut exemplar = None;
-    if !cur.rest().is_empty() && !cur.rest().starts_with('#') {
-        let ts_text = cur.take_while(|c| c != ' ' && c != '\t');
-        timestamp_ms = Some(parse_timestamp(ts_text, format)?);
-        cur.skip_blanks();
-    }
-    if let Some(ex) = cur.rest().strip_prefix('#') {
-        if format != Format::OpenMetrics {
-            return Err(format!("unexpected text after value: {:?}", cur.rest()));
-        }
-        exemplar = Some(parse_exemplar(ex.trim_start_matches(' '))?);
-    } else if !cur.rest().is_empty() {
-        return Err(format!("unexpected text after timestamp: {:?}", cur.rest()));
-    }
     let duplicate = {
         let mut names: Vec<&str> = labels.iter().map(|l| l.name.as_str()).collect();
         names.sort_unstable();
@@ -375,11 +433,51 @@ fn parse_sample(line: &str, format: Format) -> Result<ParsedSample, String> {
     if let Some(dup) = duplicate {
         return Err(format!("duplicate label name {dup:?}"));
     }
-    Ok(ParsedSample {
-        labels: Labels::from_labels(labels),
+    Ok((Labels::from_labels(labels), cur.pos))
+}
+
+/// Parses what follows the series part of a sample line: blanks, the value, an optional
+/// timestamp and (OpenMetrics) an optional exemplar.
+pub fn parse_tail(rest: &str, format: Format) -> Result<SampleTail, String> {
+    let mut cur = Cursor { s: rest, pos: 0 };
+    if !matches!(cur.peek(), Some(' ' | '\t')) {
+        return Err(format!("expected value after metric, got {:?}", cur.rest()));
+    }
+    cur.skip_blanks();
+    let value_text = cur.take_until_blank();
+    let value = parse_float(value_text)
+        .ok_or_else(|| format!("strconv.ParseFloat: parsing {value_text:?}: invalid syntax"))?;
+    cur.skip_blanks();
+    let mut timestamp_ms = None;
+    let mut exemplar = None;
+    if !cur.rest().is_empty() && !cur.rest().starts_with('#') {
+        let ts_text = cur.take_until_blank();
+        timestamp_ms = Some(parse_timestamp(ts_text, format)?);
+        cur.skip_blanks();
+    }
+    if let Some(ex) = cur.rest().strip_prefix('#') {
+        if format != Format::OpenMetrics {
+            return Err(format!("unexpected text after value: {:?}", cur.rest()));
+        }
+        exemplar = Some(parse_exemplar(ex.trim_start_matches(' '))?);
+    } else if !cur.rest().is_empty() {
+        return Err(format!("unexpected text after timestamp: {:?}", cur.rest()));
+    }
+    Ok(SampleTail {
         value,
         timestamp_ms,
         exemplar,
+    })
+}
+
+fn parse_sample(line: &str, format: Format) -> Result<ParsedSample, String> {
+    let (labels, consumed) = parse_series(line)?;
+    let tail = parse_tail(&line[consumed..], format)?;
+    Ok(ParsedSample {
+        labels,
+        value: tail.value,
+        timestamp_ms: tail.timestamp_ms,
+        exemplar: tail.exemplar,
     })
 }
 
@@ -452,7 +550,7 @@ fn parse_exemplar(text: &str) -> Result<Exemplar, String> {
         ));
     }
     cur.skip_blanks();
-    let value_text = cur.take_while(|c| c != ' ' && c != '\t');
+    let value_text = cur.take_until_blank();
     let value =
         parse_float(value_text).ok_or_else(|| format!("invalid exemplar value {value_text:?}"))?;
     cur.skip_blanks();
@@ -471,18 +569,23 @@ fn parse_exemplar(text: &str) -> Result<Exemplar, String> {
 /// Go's `ParseFloat` spellings: decimal and exponent forms, `NaN`, `Inf`, `+Inf`, `-Inf`
 /// (case-insensitive), and no Rust-only forms.
 pub fn parse_float(s: &str) -> Option<f64> {
-    let lower = s.to_ascii_lowercase();
-    match lower.trim_start_matches(['+', '-']) {
-        "nan" => return Some(f64::NAN),
-        "inf" | "infinity" => {
-            return Some(if lower.starts_with('-') {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            });
-        }
-        "" => return None,
-        _ => {}
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    // Plain numbers (the common case) go straight to the parser, without lower-casing.
+    if unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return s.parse::<f64>().ok();
+    }
+    if unsigned.eq_ignore_ascii_case("nan") {
+        return Some(f64::NAN);
+    }
+    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
+        return Some(if s.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    if unsigned.is_empty() {
+        return None;
     }
     s.parse::<f64>().ok()
 }

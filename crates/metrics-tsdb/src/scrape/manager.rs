@@ -12,9 +12,10 @@ use lgtm_common::http_client::client::{self, reqwest};
 use lgtm_common::labels::Labels;
 use parking_lot::{Mutex, RwLock};
 
+use super::cache::ScrapeCache;
 use super::discovery::{FileDiscovery, discover};
 use super::exposition::{self, Format};
-use super::samples::{SampleRules, TargetScrapeState, stale_nan};
+use super::samples::{SampleRules, stale_nan};
 use super::target::{Target, TargetOutcome, targets_from_groups};
 use crate::api::MetricMetadata;
 use crate::config::{Config, ScrapeConfig};
@@ -279,7 +280,9 @@ struct ScrapeLoop {
     rules: SampleRules,
     body_limit: usize,
     health: Arc<RwLock<TargetHealth>>,
-    state: TargetScrapeState,
+    cache: ScrapeCache,
+    /// Size of the last body, to read the next one without regrowing.
+    body_hint: usize,
 }
 
 impl ScrapeLoop {
@@ -317,7 +320,8 @@ impl ScrapeLoop {
             target,
             body_limit,
             health,
-            state: TargetScrapeState::default(),
+            cache: ScrapeCache::default(),
+            body_hint: 0,
         })
     }
 
@@ -340,7 +344,8 @@ impl ScrapeLoop {
         self.end_of_run_staleness().await;
     }
 
-    async fn fetch(&self) -> Result<exposition::Exposition, String> {
+    /// Fetches the body; parsing is the cache's job.
+    async fn fetch(&self) -> Result<(String, Format), String> {
         let timeout = self.target.timeout.get();
         let mut request = self
             .client
@@ -378,7 +383,7 @@ impl ScrapeLoop {
             .unwrap_or("")
             .to_owned();
         let format = Format::from_content_type(&content_type).unwrap_or(Format::PrometheusText);
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity(self.body_hint.min(self.body_limit));
         let mut response = response;
         while let Some(chunk) = response
             .chunk()
@@ -395,7 +400,7 @@ impl ScrapeLoop {
         }
         let text =
             String::from_utf8(body).map_err(|_| "invalid UTF-8 in scrape body".to_owned())?;
-        exposition::parse(&text, format).map_err(|e| e.to_string())
+        Ok((text, format))
     }
 
     async fn scrape_once(&mut self) {
@@ -404,43 +409,42 @@ impl ScrapeLoop {
         let clock = Instant::now();
         let fetched = self.fetch().await;
         let duration = clock.elapsed().as_secs_f64();
-        if let Ok(exposition) = &fetched {
-            self.record_metadata(exposition);
+        if let Ok((body, _)) = &fetched {
+            self.body_hint = body.len() + body.len() / 8;
         }
-        let result = self.state.process(
+        let result = self.cache.process(
             &self.target.labels,
             &self.rules,
-            fetched.as_ref().map_err(Clone::clone),
+            fetched
+                .as_ref()
+                .map(|(body, format)| (body.as_str(), *format))
+                .map_err(Clone::clone),
             scrape_ts,
             duration,
         );
-        let batch: Vec<SeriesSamples> = result
-            .samples
-            .into_iter()
-            .map(|s| {
-                if let Some(e) = s.exemplar {
-                    self.exemplars.add(
-                        &s.labels,
-                        Exemplar {
-                            labels: e.labels,
-                            value: e.value,
-                            timestamp: e.timestamp_ms.unwrap_or(s.t),
-                        },
-                    );
-                }
-                SeriesSamples {
-                    labels: s.labels,
-                    samples: vec![(s.t, s.v)],
-                }
-            })
-            .collect();
-        if let Err(e) = self.db.append(&batch).await {
+        if let Some(metadata) = result.metadata {
+            record_metadata(&self.metadata, metadata);
+        }
+        for (index, e) in result.exemplars {
+            if let Some(series) = result.batch.get(*index) {
+                self.exemplars.add(
+                    &series.labels,
+                    Exemplar {
+                        labels: e.labels.clone(),
+                        value: e.value,
+                        timestamp: e.timestamp_ms.unwrap_or(scrape_ts),
+                    },
+                );
+            }
+        }
+        let error = result.error;
+        if let Err(e) = self.cache.append_to(&self.db).await {
             tracing::error!(error = %e, url = self.target.url, "appending scraped samples failed");
         }
         let mut health = self.health.write();
         health.last_scrape = Some(started);
         health.last_scrape_duration = duration;
-        match result.error {
+        match error {
             None => {
                 health.health = "up";
                 health.last_error.clear();
@@ -452,30 +456,9 @@ impl ScrapeLoop {
         }
     }
 
-    fn record_metadata(&self, exposition: &exposition::Exposition) {
-        if exposition.metadata.is_empty() {
-            return;
-        }
-        let mut all = self.metadata.write();
-        for (name, meta) in &exposition.metadata {
-            let entry = MetricMetadata {
-                metric_type: meta
-                    .metric_type
-                    .map_or("unknown", |t| t.as_str())
-                    .to_owned(),
-                help: meta.help.clone().unwrap_or_default(),
-                unit: meta.unit.clone().unwrap_or_default(),
-            };
-            let list = all.entry(name.clone()).or_default();
-            if !list.contains(&entry) {
-                list.push(entry);
-            }
-        }
-    }
-
     /// A target that went away gets stale markers for everything it exposed.
     async fn end_of_run_staleness(&mut self) {
-        let result = self.state.process(
+        let result = self.cache.process(
             &self.target.labels,
             &self.rules,
             Err("target removed".into()),
@@ -484,15 +467,37 @@ impl ScrapeLoop {
         );
         // Every series of the last scrape and the synthetic series go stale.
         let batch: Vec<SeriesSamples> = result
-            .samples
-            .into_iter()
+            .batch
+            .iter()
             .map(|s| SeriesSamples {
-                labels: s.labels,
-                samples: vec![(s.t, stale_nan())],
+                labels: s.labels.clone(),
+                samples: s.samples.iter().map(|&(t, _)| (t, stale_nan())).collect(),
             })
             .collect();
         if let Err(e) = self.db.append(&batch).await {
             tracing::warn!(error = %e, url = self.target.url, "writing end-of-run stale markers failed");
+        }
+    }
+}
+
+/// Adds a target's metadata to the metadata API's map.
+fn record_metadata(sink: &MetadataSink, metadata: &BTreeMap<String, exposition::Metadata>) {
+    if metadata.is_empty() {
+        return;
+    }
+    let mut all = sink.write();
+    for (name, meta) in metadata {
+        let entry = MetricMetadata {
+            metric_type: meta
+                .metric_type
+                .map_or("unknown", |t| t.as_str())
+                .to_owned(),
+            help: meta.help.clone().unwrap_or_default(),
+            unit: meta.unit.clone().unwrap_or_default(),
+        };
+        let list = all.entry(name.clone()).or_default();
+        if !list.contains(&entry) {
+            list.push(entry);
         }
     }
 }

@@ -120,17 +120,14 @@ impl TargetScrapeState {
         }
         result.samples.extend(current);
         self.previous = now;
-        let up = if result.error.is_none() { 1.0 } else { 0.0 };
-        for (name, value) in [
-            ("up", up),
-            ("scrape_duration_seconds", duration_seconds),
-            ("scrape_samples_scraped", result.scraped as f64),
-            (
-                "scrape_samples_post_metric_relabeling",
-                result.post_relabel as f64,
-            ),
-            ("scrape_series_added", result.series_added as f64),
-        ] {
+        let values = synthetic_values(
+            result.error.is_some(),
+            duration_seconds,
+            result.scraped,
+            result.post_relabel,
+            result.series_added,
+        );
+        for (name, value) in SYNTHETIC_SERIES.into_iter().zip(values) {
             result.samples.push(ScrapedSample {
                 labels: target_labels.with("__name__", name),
                 t: scrape_ts,
@@ -150,14 +147,9 @@ impl TargetScrapeState {
     ) -> Result<Vec<ScrapedSample>, String> {
         let mut out = Vec::with_capacity(exposition.samples.len());
         for sample in &exposition.samples {
-            let merged = merge_target_labels(&sample.labels, target_labels, rules.honor_labels);
-            let Some(labels) = relabel::process(&merged, &rules.metric_relabel_configs) else {
+            let Some(labels) = final_labels(&sample.labels, target_labels, rules)? else {
                 continue;
             };
-            if labels.is_empty() {
-                continue;
-            }
-            check_label_limits(&labels, rules)?;
             let t = match (rules.honor_timestamps, sample.timestamp_ms) {
                 (true, Some(t)) => t,
                 _ => scrape_ts,
@@ -178,6 +170,55 @@ impl TargetScrapeState {
         }
         Ok(out)
     }
+}
+
+/// Names of the series every scrape adds for its target, in the order they are appended.
+pub(crate) const SYNTHETIC_SERIES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+/// Values of the synthetic series, in [`SYNTHETIC_SERIES`] order.
+pub(crate) fn synthetic_values(
+    failed: bool,
+    duration_seconds: f64,
+    scraped: usize,
+    post_relabel: usize,
+    series_added: usize,
+) -> [f64; 5] {
+    [
+        if failed { 0.0 } else { 1.0 },
+        duration_seconds,
+        scraped as f64,
+        post_relabel as f64,
+        series_added as f64,
+    ]
+}
+
+/// The labels a scraped series is stored under: target labels merged, then metric
+/// relabeling; `Ok(None)` when relabeling drops it, `Err` when it breaks a label limit.
+pub(crate) fn final_labels(
+    scraped: &Labels,
+    target_labels: &Labels,
+    rules: &SampleRules,
+) -> Result<Option<Labels>, String> {
+    let merged = merge_target_labels(scraped, target_labels, rules.honor_labels);
+    let labels = if rules.metric_relabel_configs.is_empty() {
+        merged
+    } else {
+        match relabel::process(&merged, &rules.metric_relabel_configs) {
+            Some(labels) => labels,
+            None => return Ok(None),
+        }
+    };
+    if labels.is_empty() {
+        return Ok(None);
+    }
+    check_label_limits(&labels, rules)?;
+    Ok(Some(labels))
 }
 
 fn check_label_limits(labels: &Labels, rules: &SampleRules) -> Result<(), String> {

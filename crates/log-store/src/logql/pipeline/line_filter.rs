@@ -10,7 +10,8 @@ use crate::logql::regex_go;
 
 #[derive(Debug)]
 enum Matcher {
-    Contains(String),
+    /// A literal, searched with a precompiled SIMD substring finder.
+    Contains(String, Box<memchr::memmem::Finder<'static>>),
     Regex(Regex),
     Pattern(Pattern),
     Ip(IpMatcher),
@@ -19,7 +20,7 @@ enum Matcher {
 impl Matcher {
     fn matches(&self, line: &str) -> bool {
         match self {
-            Matcher::Contains(s) => line.contains(s.as_str()),
+            Matcher::Contains(_, f) => f.find(line.as_bytes()).is_some(),
             Matcher::Regex(r) => r.is_match(line),
             Matcher::Pattern(p) => p.test(line),
             Matcher::Ip(ip) => ip.matches_text(line),
@@ -45,7 +46,10 @@ impl LineFilterStep {
                 }
                 (FilterValue::Ip(_), _) => return Err("ip: invalid operation".to_owned()),
                 (FilterValue::Str(s), LineFilterOp::Contains | LineFilterOp::NotContains) => {
-                    Matcher::Contains(s.clone())
+                    Matcher::Contains(
+                        s.clone(),
+                        Box::new(memchr::memmem::Finder::new(s).into_owned()),
+                    )
                 }
                 (FilterValue::Str(s), LineFilterOp::Match | LineFilterOp::NotMatch) => {
                     Matcher::Regex(regex_go::compile(s)?)
@@ -60,6 +64,14 @@ impl LineFilterStep {
             negate: f.op.is_negative(),
             alternatives,
         })
+    }
+
+    /// The literal every passing line contains (`|= "x"` without `or`), if any.
+    pub(crate) fn required_literal(&self) -> Option<&str> {
+        match self.alternatives.as_slice() {
+            [Matcher::Contains(s, _)] if !self.negate && !s.is_empty() => Some(s),
+            _ => None,
+        }
     }
 
     /// True when the line passes.

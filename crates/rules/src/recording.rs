@@ -1,28 +1,30 @@
 //! Recording rules: evaluate an expression and store its result under a new metric name
-//! (`rules/recording.go`).
+//! (`rules/recording.go`), and [`Rule`], either kind.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use lgtm_common::labels::Labels;
-use lgtm_promql::ast::Expr;
 use parking_lot::Mutex;
 
-use super::context::{RuleContext, RuleOutput, RuleStatus};
+use crate::alerting::AlertingRule;
+use crate::context::{RuleContext, RuleOutput, RuleStatus};
+use crate::eval::Evaluator;
 
 /// A recording rule.
 #[derive(Debug)]
-pub struct RecordingRule {
+pub struct RecordingRule<E: Evaluator> {
     name: String,
-    expr: Expr,
+    expr: E::Expr,
     query: String,
     labels: BTreeMap<String, String>,
     status: Mutex<Option<RuleStatus>>,
 }
 
-impl RecordingRule {
+impl<E: Evaluator> RecordingRule<E> {
     /// A new rule writing `expr`'s result as `name` with `labels` added.
-    pub fn new(name: &str, expr: Expr, labels: BTreeMap<String, String>) -> Self {
-        let query = expr.to_string();
+    pub fn new(name: &str, expr: E::Expr, labels: BTreeMap<String, String>) -> Self {
+        let query = E::format(&expr);
         Self {
             name: name.to_owned(),
             expr,
@@ -55,7 +57,8 @@ impl RecordingRule {
             .unwrap_or_else(RuleStatus::unknown)
     }
 
-    pub(crate) fn set_status(&self, status: RuleStatus) {
+    /// Records the outcome of an evaluation.
+    pub fn set_status(&self, status: RuleStatus) {
         *self.status.lock() = Some(status);
     }
 
@@ -63,16 +66,16 @@ impl RecordingRule {
     /// label sets and a result over `limit`.
     pub fn eval(
         &self,
-        ctx: &RuleContext,
+        ctx: &RuleContext<E>,
         ts: i64,
         offset_ms: i64,
         limit: i64,
     ) -> Result<RuleOutput, String> {
-        let result = ctx.query(&self.query, &self.expr, ts - offset_ms)?;
+        let result = ctx.evaluator.query(&self.expr, ts - offset_ms)?;
         let mut out = Vec::with_capacity(result.len());
         let mut seen = HashSet::with_capacity(result.len());
         for sample in result {
-            if sample.h.is_some() {
+            if sample.histogram {
                 // Native histograms are not stored by this TSDB yet.
                 continue;
             }
@@ -90,7 +93,7 @@ impl RecordingRule {
                         .to_owned(),
                 );
             }
-            out.push((labels, sample.f));
+            out.push((labels, sample.value));
         }
         let n = out.len() as i64;
         if limit > 0 && n > limit {
@@ -101,15 +104,24 @@ impl RecordingRule {
 }
 
 /// Either kind of rule.
-#[derive(Debug, Clone)]
-pub enum Rule {
+#[derive(Debug)]
+pub enum Rule<E: Evaluator> {
     /// `record:`.
-    Recording(std::sync::Arc<RecordingRule>),
+    Recording(Arc<RecordingRule<E>>),
     /// `alert:`.
-    Alerting(std::sync::Arc<super::alerting::AlertingRule>),
+    Alerting(Arc<AlertingRule<E>>),
 }
 
-impl Rule {
+impl<E: Evaluator> Clone for Rule<E> {
+    fn clone(&self) -> Self {
+        match self {
+            Rule::Recording(r) => Rule::Recording(Arc::clone(r)),
+            Rule::Alerting(r) => Rule::Alerting(Arc::clone(r)),
+        }
+    }
+}
+
+impl<E: Evaluator> Rule<E> {
     /// The rule's name.
     pub fn name(&self) -> &str {
         match self {
@@ -134,7 +146,8 @@ impl Rule {
         }
     }
 
-    pub(crate) fn set_status(&self, status: RuleStatus) {
+    /// Records the outcome of an evaluation.
+    pub fn set_status(&self, status: RuleStatus) {
         match self {
             Rule::Recording(r) => r.set_status(status),
             Rule::Alerting(r) => r.set_status(status),
@@ -144,7 +157,7 @@ impl Rule {
     /// Evaluates the rule.
     pub fn eval(
         &self,
-        ctx: &RuleContext,
+        ctx: &RuleContext<E>,
         ts: i64,
         offset_ms: i64,
         limit: i64,
@@ -155,20 +168,18 @@ impl Rule {
         }
     }
 
-    /// A key identifying "the same rule" across reloads.
-    pub fn identity(&self) -> String {
+    /// The rule's labels (group labels merged under its own).
+    pub fn labels(&self) -> &BTreeMap<String, String> {
         match self {
-            Rule::Recording(r) => {
-                format!("record\u{0}{}\u{0}{}\u{0}{:?}", r.name, r.query, r.labels)
-            }
-            Rule::Alerting(r) => format!(
-                "alert\u{0}{}\u{0}{}\u{0}{:?}\u{0}{:?}",
-                r.name(),
-                r.query(),
-                r.labels(),
-                r.annotations()
-            ),
+            Rule::Recording(r) => r.labels(),
+            Rule::Alerting(r) => r.labels(),
         }
+    }
+
+    /// What identifies "the same rule" across reloads: name and labels, as Prometheus'
+    /// `nameAndLabels` (a changed expression or `for` keeps the alert state).
+    pub fn identity(&self) -> String {
+        format!("{}\u{0}{:?}", self.name(), self.labels())
     }
 }
 

@@ -3,20 +3,17 @@
 //! longer produces, and the alerts to notify (`rules/group.go`).
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use lgtm_common::labels::Labels;
-use lgtm_promql::storage::SelectHints;
-use lgtm_promql::value::stale_nan;
 use parking_lot::Mutex;
 
-use super::alerting::{Alert, AlertingRule};
-use super::context::{RuleContext, RuleStatus};
-use super::file::RuleGroupConfig;
-use super::recording::{RecordingRule, Rule, SeriesSet};
-use crate::db::SeriesSamples;
+use crate::alerting::{Alert, AlertingRule};
+use crate::context::{RuleContext, RuleStatus};
+use crate::eval::{Evaluator, OutputSample, RuleStore, stale_nan};
+use crate::file::RuleGroupConfig;
+use crate::recording::{RecordingRule, Rule, SeriesSet};
 
 /// An alert on its way to Alertmanager, in the shape the notifier sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,38 +30,14 @@ pub struct NotifyAlert {
     pub generator_url: String,
 }
 
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3 / 2);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// `<external-url>/graph?g0.expr=<expr>&g0.tab=1` (Prometheus' `TableLinkForExpression`).
-pub fn generator_url(external_url: &str, expr: &str) -> String {
-    format!(
-        "{}/graph?g0.expr={}&g0.tab=1",
-        external_url.trim_end_matches('/'),
-        query_escape(expr)
-    )
-}
-
 /// Converts a rule's alert for the notifier (Prometheus' `SendAlerts`).
-pub fn to_notify(alert: &Alert, expr: &str, external_url: &str) -> NotifyAlert {
+pub fn to_notify(alert: &Alert, generator_url: String) -> NotifyAlert {
     NotifyAlert {
         labels: alert.labels.clone(),
         annotations: alert.annotations.clone(),
         starts_at: alert.fired_at.unwrap_or(alert.active_at),
         ends_at: alert.resolved_at.unwrap_or(alert.valid_until),
-        generator_url: generator_url(external_url, expr),
+        generator_url,
     }
 }
 
@@ -81,7 +54,7 @@ pub struct GroupStatus {
 
 /// A loaded rule group.
 #[derive(Debug)]
-pub struct Group {
+pub struct Group<E: Evaluator> {
     /// `name:`.
     pub name: String,
     /// The file it came from.
@@ -92,12 +65,14 @@ pub struct Group {
     pub query_offset_ms: i64,
     /// `limit:`.
     pub limit: i64,
-    rules: Vec<Rule>,
+    rules: Vec<Rule<E>>,
     previous: Mutex<Vec<SeriesSet>>,
+    /// Outputs of rules removed by a reload, marked stale at the next evaluation.
+    stale: Mutex<Vec<Labels>>,
     status: Mutex<GroupStatus>,
 }
 
-impl Group {
+impl<E: Evaluator> Group<E> {
     /// Builds a group from its configuration. `restored` is passed to alerting rules (false
     /// at start-up, so `for` state is restored before `ALERTS` is written).
     pub fn from_config(
@@ -109,7 +84,7 @@ impl Group {
     ) -> Result<Self, String> {
         let mut rules = Vec::with_capacity(config.rules.len());
         for (i, rc) in config.rules.iter().enumerate() {
-            let expr = lgtm_promql::parse(&rc.expr).map_err(|e| {
+            let expr = E::parse(&rc.expr).map_err(|e| {
                 format!(
                     "{file}: group {:?}, rule {}, {:?}: could not parse expression: {e}",
                     config.name,
@@ -149,13 +124,14 @@ impl Group {
                 .map_or(default_offset_ms, |d| d.as_millis()),
             limit: config.limit,
             previous: Mutex::new(vec![SeriesSet::new(); rules.len()]),
+            stale: Mutex::new(Vec::new()),
             rules,
             status: Mutex::new(GroupStatus::default()),
         })
     }
 
     /// The rules, in evaluation order.
-    pub fn rules(&self) -> &[Rule] {
+    pub fn rules(&self) -> &[Rule<E>] {
         &self.rules
     }
 
@@ -169,52 +145,59 @@ impl Group {
         format!("{};{}", self.file, self.name)
     }
 
-    /// Deterministic phase of the group within its interval, as Prometheus spreads groups.
+    /// Deterministic phase of the group within its interval (ms), as Prometheus spreads
+    /// groups ([`crate::schedule::group_offset_ms`]).
     pub fn offset_in_interval(&self) -> i64 {
-        let h = Labels::from_pairs([("name", self.name.as_str()), ("file", self.file.as_str())])
-            .fingerprint();
-        (h % self.interval_ms.max(1) as u64) as i64
+        crate::schedule::group_offset_ms(&self.file, &self.name, self.interval_ms)
     }
 
-    /// Takes over rule state, staleness tracking and timing from the group it replaces.
-    pub fn copy_state_from(&self, old: &Group) {
+    /// Takes over rule state, staleness tracking and timing from the group it replaces
+    /// (Prometheus' `CopyState`): rules match by name and labels, duplicates in order; the
+    /// outputs of old rules without a match get stale markers at the next evaluation.
+    pub fn copy_state_from(&self, old: &Group<E>) {
         let old_prev = old.previous.lock().clone();
         let mut prev = self.previous.lock();
+        let mut unmatched: Vec<usize> = (0..old.rules.len()).collect();
         for (i, rule) in self.rules.iter().enumerate() {
             let id = rule.identity();
-            if let Some((j, old_rule)) = old
-                .rules
+            let Some(k) = unmatched
                 .iter()
-                .enumerate()
-                .find(|(_, r)| r.identity() == id)
-            {
-                if let Some(set) = old_prev.get(j) {
-                    prev[i] = set.clone();
-                }
-                if let (Rule::Alerting(new), Rule::Alerting(old)) = (rule, old_rule) {
-                    new.copy_state_from(old);
-                }
-                rule.set_status(old_rule.status());
+                .position(|&j| old.rules[j].identity() == id)
+            else {
+                continue;
+            };
+            let j = unmatched.remove(k);
+            let old_rule = &old.rules[j];
+            if let Some(set) = old_prev.get(j) {
+                prev[i] = set.clone();
+            }
+            if let (Rule::Alerting(new), Rule::Alerting(old)) = (rule, old_rule) {
+                new.copy_state_from(old);
+            }
+            rule.set_status(old_rule.status());
+        }
+        let mut stale = self.stale.lock();
+        stale.extend(old.stale.lock().iter().cloned());
+        for j in unmatched {
+            if let Some(set) = old_prev.get(j) {
+                stale.extend(set.iter().cloned());
             }
         }
         *self.status.lock() = old.status();
     }
 
-    /// Evaluates every rule at `ts` (ms), handing each rule's output (with stale markers) to
-    /// `write` before the next rule runs. Returns the alerts to send. Queries run on the
-    /// blocking pool so heavy rules do not stall the HTTP server.
-    pub async fn eval<W, F>(
+    /// Evaluates every rule at `ts` (ms), appending each rule's output (with stale markers)
+    /// to `store` before the next rule runs, so later rules see earlier results. Returns the
+    /// alerts to send. Queries run on the blocking pool so heavy rules do not stall the HTTP
+    /// server.
+    pub async fn eval<S: RuleStore>(
         &self,
-        ctx: &Arc<RuleContext>,
+        ctx: &Arc<RuleContext<E>>,
         ts: i64,
         wall_ms: i64,
         resend_delay_ms: i64,
-        mut write: W,
-    ) -> Vec<NotifyAlert>
-    where
-        W: FnMut(Vec<SeriesSamples>) -> F,
-        F: Future<Output = Result<(), String>>,
-    {
+        store: &S,
+    ) -> Vec<NotifyAlert> {
         let started = Instant::now();
         let mut to_send = Vec::new();
         let sample_ts = ts - self.query_offset_ms;
@@ -235,27 +218,29 @@ impl Group {
             match result {
                 Ok(output) => {
                     let current: SeriesSet = output.iter().map(|(l, _)| l.clone()).collect();
-                    let mut batch: Vec<SeriesSamples> = output
+                    let mut batch: Vec<OutputSample> = output
                         .into_iter()
-                        .map(|(labels, v)| SeriesSamples {
+                        .map(|(labels, v)| OutputSample {
                             labels,
-                            samples: vec![(sample_ts, v)],
+                            t: sample_ts,
+                            v,
                         })
                         .collect();
                     {
                         let mut prev = self.previous.lock();
                         if let Some(old) = prev.get_mut(i) {
                             for gone in old.difference(&current) {
-                                batch.push(SeriesSamples {
+                                batch.push(OutputSample {
                                     labels: gone.clone(),
-                                    samples: vec![(sample_ts, stale_nan())],
+                                    t: sample_ts,
+                                    v: stale_nan(),
                                 });
                             }
                             *old = current;
                         }
                     }
                     if !batch.is_empty()
-                        && let Err(e) = write(batch).await
+                        && let Err(e) = store.append(batch).await
                     {
                         tracing::warn!(group = %self.name, rule = %rule.name(), error = %e, "rule sample append failed");
                     }
@@ -263,7 +248,12 @@ impl Group {
                         to_send.extend(
                             ar.alerts_to_send(ts, resend_delay_ms, self.interval_ms)
                                 .iter()
-                                .map(|a| to_notify(a, ar.query(), &ctx.external_url)),
+                                .map(|a| {
+                                    to_notify(
+                                        a,
+                                        ctx.evaluator.generator_url(&ctx.external_url, ar.query()),
+                                    )
+                                }),
                         );
                     }
                 }
@@ -276,6 +266,19 @@ impl Group {
             status.evaluation_seconds = rule_started.elapsed().as_secs_f64();
             rule.set_status(status);
         }
+        let gone: Vec<OutputSample> = std::mem::take(&mut *self.stale.lock())
+            .into_iter()
+            .map(|labels| OutputSample {
+                labels,
+                t: sample_ts,
+                v: stale_nan(),
+            })
+            .collect();
+        if !gone.is_empty()
+            && let Err(e) = store.append(gone).await
+        {
+            tracing::warn!(group = %self.name, error = %e, "writing stale markers of removed rules failed");
+        }
         *self.status.lock() = GroupStatus {
             last_evaluation_ms: wall_ms,
             evaluation_seconds: started.elapsed().as_secs_f64(),
@@ -286,14 +289,15 @@ impl Group {
 
     /// Stale markers at `ts` for every series the group's rules produced last time (a group
     /// that is removed or stopped).
-    pub fn stale_markers(&self, ts: i64) -> Vec<SeriesSamples> {
+    pub fn stale_markers(&self, ts: i64) -> Vec<OutputSample> {
         let mut prev = self.previous.lock();
         let mut out = Vec::new();
         for set in prev.iter_mut() {
             for labels in set.drain() {
-                out.push(SeriesSamples {
+                out.push(OutputSample {
                     labels,
-                    samples: vec![(ts, stale_nan())],
+                    t: ts,
+                    v: stale_nan(),
                 });
             }
         }
@@ -302,27 +306,20 @@ impl Group {
 
     /// Restores `for` state of the group's alerting rules from `ALERTS_FOR_STATE` within
     /// `[now - outage_tolerance, now]` (Prometheus' `RestoreForState`).
-    pub fn restore_for_state(
+    pub fn restore_for_state<S: RuleStore>(
         &self,
-        ctx: &RuleContext,
+        store: &S,
         now: i64,
         outage_tolerance_ms: i64,
         grace_period_ms: i64,
     ) {
         for rule in &self.rules {
             let Rule::Alerting(ar) = rule else { continue };
-            let hints = SelectHints {
-                start_ms: now - outage_tolerance_ms,
-                end_ms: now,
-                ..SelectHints::default()
-            };
             let mut series: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
-            match ctx.queryable.select(&hints, &ar.for_state_matchers()) {
+            match store.last_samples(&ar.for_state_matchers(), now - outage_tolerance_ms, now) {
                 Ok(found) => {
-                    for s in found {
-                        if let Some(last) = s.floats.last() {
-                            series.insert(s.labels.without_metric_name(), (last.t, last.f));
-                        }
+                    for (labels, t, v) in found {
+                        series.insert(labels.without_metric_name(), (t, v));
                     }
                 }
                 Err(e) => {

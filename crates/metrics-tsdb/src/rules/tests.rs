@@ -1,3 +1,7 @@
+//! PromQL rules end to end over the in-memory store: lookback, template `query`, query
+//! offset and `for`-state restore through real series (the state machine itself is tested
+//! with a fake evaluator in `lgtm-rules`).
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -5,10 +9,10 @@ use lgtm_common::labels::Labels;
 use lgtm_promql::storage::{MemStorage, Queryable};
 use lgtm_promql::value::is_stale_nan;
 use lgtm_promql::{Engine, EngineOptions};
+use lgtm_rules::OutputSample;
 
+use super::context::MemRuleStore;
 use super::*;
-use crate::rules::alerting::AlertState;
-use crate::rules::file::parse_rule_file;
 
 const MIN: i64 = 60_000;
 
@@ -22,7 +26,7 @@ impl Harness {
     fn new(rules: &str) -> Self {
         let storage = Arc::new(MemStorage::new());
         let queryable: Arc<dyn Queryable> = Arc::clone(&storage) as Arc<dyn Queryable>;
-        let ctx = Arc::new(RuleContext::new(
+        let ctx = Arc::new(promql_context(
             Engine::new(EngineOptions::default()),
             queryable,
             BTreeMap::from([("cluster".to_owned(), "eu1".to_owned())]),
@@ -43,23 +47,10 @@ impl Harness {
     }
 
     /// Evaluates at `t`, storing outputs; returns (written samples, alerts to send).
-    async fn eval(&self, t: i64) -> (Vec<SeriesSamples>, Vec<NotifyAlert>) {
-        let written = Arc::new(parking_lot::Mutex::new(Vec::new()));
-        let sink = Arc::clone(&written);
-        let storage = Arc::clone(&self.storage);
-        let alerts = self
-            .group
-            .eval(&self.ctx, t, t, MIN, |batch| {
-                for s in &batch {
-                    for &(ts, v) in &s.samples {
-                        storage.add_float(&s.labels, ts, v);
-                    }
-                }
-                sink.lock().extend(batch);
-                std::future::ready(Ok(()))
-            })
-            .await;
-        let out = written.lock().clone();
+    async fn eval(&self, t: i64) -> (Vec<OutputSample>, Vec<NotifyAlert>) {
+        let store = Recording::new(&self.storage);
+        let alerts = self.group.eval(&self.ctx, t, t, MIN, &store).await;
+        let out = store.written.lock().clone();
         (out, alerts)
     }
 
@@ -68,6 +59,37 @@ impl Harness {
             Rule::Alerting(a) => Arc::clone(a),
             Rule::Recording(_) => panic!("not an alerting rule"),
         }
+    }
+}
+
+/// Writes into the in-memory store and remembers what was written.
+struct Recording {
+    store: MemRuleStore,
+    written: parking_lot::Mutex<Vec<OutputSample>>,
+}
+
+impl Recording {
+    fn new(storage: &Arc<MemStorage>) -> Self {
+        Self {
+            store: MemRuleStore(Arc::clone(storage)),
+            written: parking_lot::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl lgtm_rules::RuleStore for Recording {
+    async fn append(&self, batch: Vec<OutputSample>) -> Result<(), String> {
+        self.written.lock().extend(batch.iter().cloned());
+        self.store.append(batch).await
+    }
+
+    fn last_samples(
+        &self,
+        matchers: &[lgtm_common::labels::Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(Labels, i64, f64)>, String> {
+        self.store.last_samples(matchers, start_ms, end_ms)
     }
 }
 
@@ -113,7 +135,7 @@ async fn alert_lifecycle_follows_prometheus() {
         .iter()
         .find(|s| s.labels.metric_name() == Some("ALERTS_FOR_STATE"))
         .unwrap();
-    assert_eq!(for_state.samples, vec![(0, 0.0)]);
+    assert_eq!((for_state.t, for_state.v), (0, 0.0));
     // t=1m still pending; t=2m fires and is sent with endsAt = t + 4 * max(1m, 1m).
     assert!(h.eval(MIN).await.1.is_empty());
     let (written, sent) = h.eval(2 * MIN).await;
@@ -128,12 +150,12 @@ async fn alert_lifecycle_follows_prometheus() {
     assert!(
         written
             .iter()
-            .any(|s| s.labels.get("alertstate") == Some("pending") && is_stale_nan(s.samples[0].1))
+            .any(|s| s.labels.get("alertstate") == Some("pending") && is_stale_nan(s.v))
     );
     assert!(
         written
             .iter()
-            .any(|s| s.labels.get("alertstate") == Some("firing") && s.samples[0].1 == 1.0)
+            .any(|s| s.labels.get("alertstate") == Some("firing") && s.v == 1.0)
     );
     // Not re-sent before the resend delay (1m) has passed.
     assert!(h.eval(3 * MIN).await.1.is_empty());
@@ -150,10 +172,7 @@ async fn alert_lifecycle_follows_prometheus() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].ends_at, 5 * MIN);
     assert_eq!(sent[0].starts_at, 2 * MIN);
-    assert!(
-        written.iter().all(|s| is_stale_nan(s.samples[0].1)),
-        "{written:?}"
-    );
+    assert!(written.iter().all(|s| is_stale_nan(s.v)), "{written:?}");
     assert_eq!(h.alerting().state_name(), "inactive");
     assert!(h.alerting().active_alerts().is_empty());
     // Resolved alerts are re-sent after the resend delay, then dropped after 15 minutes.
@@ -200,7 +219,7 @@ groups:
         .iter()
         .find(|s| s.labels.to_string() == r#"{__name__="job:up:sum", job="a", team="infra"}"#)
         .unwrap();
-    assert_eq!(sum_a.samples, vec![(0, 2.0)]);
+    assert_eq!((sum_a.t, sum_a.v), (0, 2.0));
     // The second rule sees the first one's output of the same evaluation.
     let doubled = written
         .iter()
@@ -208,14 +227,14 @@ groups:
             s.labels.metric_name() == Some("job:up:doubled") && s.labels.get("job") == Some("a")
         })
         .unwrap();
-    assert_eq!(doubled.samples, vec![(0, 4.0)]);
+    assert_eq!((doubled.t, doubled.v), (0, 4.0));
     // Job b disappears: stale markers for its outputs.
     h.storage.clear();
     h.add(&[("__name__", "up"), ("job", "a"), ("i", "1")], MIN, 1.0);
     let (written, _) = h.eval(MIN).await;
     let stale: Vec<String> = written
         .iter()
-        .filter(|s| is_stale_nan(s.samples[0].1))
+        .filter(|s| is_stale_nan(s.v))
         .map(|s| s.labels.to_string())
         .collect();
     assert_eq!(
@@ -244,15 +263,8 @@ async fn for_state_is_restored_as_prometheus_does() {
     let now = 100 * MIN;
     h.add(&[("__name__", "x"), ("k", "v")], now, 1.0);
     // Not restored yet: the state machine runs but no ALERTS series is written.
-    let storage = Arc::clone(&h.storage);
-    group
-        .eval(&h.ctx, now, now, MIN, |batch| {
-            for s in &batch {
-                storage.add_float(&s.labels, s.samples[0].0, s.samples[0].1);
-            }
-            std::future::ready(Ok(()))
-        })
-        .await;
+    let store = MemRuleStore(Arc::clone(&h.storage));
+    group.eval(&h.ctx, now, now, MIN, &store).await;
     assert!(
         h.storage
             .select(
@@ -270,7 +282,7 @@ async fn for_state_is_restored_as_prometheus_does() {
         ("k", "v"),
     ];
     h.add(&for_state, now - 5 * MIN, ((now - 15 * MIN) / 1000) as f64);
-    group.restore_for_state(&h.ctx, now, 60 * MIN, 10 * MIN);
+    group.restore_for_state(&store, now, 60 * MIN, 10 * MIN);
     let Rule::Alerting(ar) = &group.rules()[0] else {
         panic!()
     };
@@ -284,14 +296,6 @@ async fn for_state_is_restored_as_prometheus_does() {
     );
     ar.restore(now, 10 * MIN, &series);
     assert_eq!(ar.alerts()[0].active_at, now + 10 * MIN - 30 * MIN);
-}
-
-#[test]
-fn query_escape_matches_go() {
-    assert_eq!(
-        query_escape("rate(x{a=\"b c\"}[5m]) > 0.5~"),
-        "rate%28x%7Ba%3D%22b+c%22%7D%5B5m%5D%29+%3E+0.5~"
-    );
 }
 
 #[tokio::test]
@@ -340,5 +344,5 @@ groups:
         written[0].labels,
         Labels::from_pairs([("__name__", "y"), ("env", "dev"), ("team", "db")])
     );
-    assert_eq!(written[0].samples, vec![(MIN, 7.0)]);
+    assert_eq!((written[0].t, written[0].v), (MIN, 7.0));
 }

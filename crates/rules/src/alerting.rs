@@ -1,16 +1,16 @@
 //! Alerting rules: the per-label-set state machine (inactive → pending → firing → resolved,
 //! with `for` and `keep_firing_for`), templated labels and annotations, the `ALERTS` and
 //! `ALERTS_FOR_STATE` series, what to send to Alertmanager, and `for`-state restoration.
-//! Semantics follow Prometheus' `rules/alerting.go`.
+//! Semantics follow Prometheus' `rules/alerting.go`; the expression language is the
+//! [`Evaluator`]'s.
 
 use std::collections::BTreeMap;
 
-use lgtm_common::labels::Labels;
-use lgtm_promql::ast::Expr;
-use lgtm_template::{AlertTemplateData, Time, expand_alert_template};
+use lgtm_common::labels::{Labels, Matcher};
 use parking_lot::Mutex;
 
-use super::context::{RuleContext, RuleOutput, RuleStatus};
+use crate::context::{RuleContext, RuleOutput, RuleStatus};
+use crate::eval::{Evaluator, TemplateData, is_stale_nan};
 
 /// How long a resolved alert is kept (and re-sent) after resolution.
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -88,9 +88,9 @@ struct State {
 
 /// An alerting rule with its state.
 #[derive(Debug)]
-pub struct AlertingRule {
+pub struct AlertingRule<E: Evaluator> {
     name: String,
-    expr: Expr,
+    expr: E::Expr,
     query: String,
     hold_ms: i64,
     keep_firing_for_ms: i64,
@@ -99,19 +99,19 @@ pub struct AlertingRule {
     state: Mutex<State>,
 }
 
-impl AlertingRule {
+impl<E: Evaluator> AlertingRule<E> {
     /// A new rule; `restored` false makes it wait for [`AlertingRule::restore`] before it
     /// writes `ALERTS`/`ALERTS_FOR_STATE` (start-up, as Prometheus).
     pub fn new(
         name: &str,
-        expr: Expr,
+        expr: E::Expr,
         hold_ms: i64,
         keep_firing_for_ms: i64,
         labels: BTreeMap<String, String>,
         annotations: BTreeMap<String, String>,
         restored: bool,
     ) -> Self {
-        let query = expr.to_string();
+        let query = E::format(&expr);
         Self {
             name: name.to_owned(),
             expr,
@@ -166,7 +166,8 @@ impl AlertingRule {
             .unwrap_or_else(RuleStatus::unknown)
     }
 
-    pub(crate) fn set_status(&self, status: RuleStatus) {
+    /// Records the outcome of an evaluation (the group does this after each rule).
+    pub fn set_status(&self, status: RuleStatus) {
         self.state.lock().status = Some(status);
     }
 
@@ -207,7 +208,7 @@ impl AlertingRule {
     }
 
     /// Takes over instances from the same rule before a reload (Prometheus' `CopyState`).
-    pub fn copy_state_from(&self, old: &AlertingRule) {
+    pub fn copy_state_from(&self, old: &AlertingRule<E>) {
         let old_state = old.state.lock();
         let mut st = self.state.lock();
         st.active = old_state.active.clone();
@@ -215,9 +216,8 @@ impl AlertingRule {
         st.status = old_state.status.clone();
     }
 
-    fn expand(&self, ctx: &RuleContext, text: &str, data: &AlertTemplateData, ts: i64) -> String {
-        let now = Time::from_unix(ts.div_euclid(1000), ts.rem_euclid(1000) * 1_000_000);
-        match expand_alert_template(&ctx.funcs, &self.name, text, data, now) {
+    fn expand(&self, ctx: &RuleContext<E>, text: &str, data: &TemplateData, ts: i64) -> String {
+        match ctx.templates.expand(&self.name, text, data, ts) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(rule = %self.name, error = %e, "expanding alert template failed");
@@ -230,13 +230,13 @@ impl AlertingRule {
     /// `ALERTS_FOR_STATE` samples (stamped `ts - offset`).
     pub fn eval(
         &self,
-        ctx: &RuleContext,
+        ctx: &RuleContext<E>,
         ts: i64,
         offset_ms: i64,
         limit: i64,
     ) -> Result<RuleOutput, String> {
         let query_ts = ts - offset_ms;
-        let result = ctx.query(&self.query, &self.expr, query_ts)?;
+        let result = ctx.evaluator.query(&self.expr, query_ts)?;
         let mut fresh: BTreeMap<Labels, Alert> = BTreeMap::new();
         for sample in result {
             let metric: BTreeMap<String, String> = sample
@@ -244,11 +244,11 @@ impl AlertingRule {
                 .iter()
                 .map(|l| (l.name.clone(), l.value.clone()))
                 .collect();
-            let data = AlertTemplateData {
+            let data = TemplateData {
                 labels: metric,
                 external_labels: ctx.external_labels.clone(),
                 external_url: ctx.external_url.clone(),
-                value: sample.f,
+                value: sample.value,
             };
             let mut labels = sample.labels.without_metric_name();
             for (k, v) in &self.labels {
@@ -277,7 +277,7 @@ impl AlertingRule {
                     state: AlertState::Pending,
                     labels,
                     annotations,
-                    value: sample.f,
+                    value: sample.value,
                     active_at: ts,
                     fired_at: None,
                     resolved_at: None,
@@ -382,7 +382,7 @@ impl AlertingRule {
                 let Some(&(t, v)) = series.get(&a.labels) else {
                     continue;
                 };
-                if lgtm_promql::value::is_stale_nan(v) {
+                if is_stale_nan(v) {
                     continue;
                 }
                 let down_at = t.div_euclid(1000) * 1000;
@@ -403,15 +403,15 @@ impl AlertingRule {
     }
 
     /// The matchers selecting this rule's `ALERTS_FOR_STATE` series.
-    pub fn for_state_matchers(&self) -> Vec<lgtm_common::labels::Matcher> {
+    pub fn for_state_matchers(&self) -> Vec<Matcher> {
         let mut m = vec![
-            lgtm_common::labels::Matcher::equal("__name__", "ALERTS_FOR_STATE"),
-            lgtm_common::labels::Matcher::equal("alertname", self.name.clone()),
+            Matcher::equal("__name__", "ALERTS_FOR_STATE"),
+            Matcher::equal("alertname", self.name.clone()),
         ];
         for (k, v) in &self.labels {
             // Templated label values are only known per instance.
             if !v.contains("{{") {
-                m.push(lgtm_common::labels::Matcher::equal(k.clone(), v.clone()));
+                m.push(Matcher::equal(k.clone(), v.clone()));
             }
         }
         m
