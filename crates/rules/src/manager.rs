@@ -93,8 +93,9 @@ pub fn resolve_rule_files(
 }
 
 /// Loads and validates every group of `files`; every problem of every file is reported.
-/// Rules repeated with the same name and labels load (as in Prometheus) with a warning naming
-/// file, group and rule (promtool's `duplicate-rules` lint).
+/// A rule repeated with the same name and labels inside one group fails the load (its series
+/// would collide; promtool reports such a file as `FAILED` with a `duplicate-rules` lint
+/// error); repeated across groups it loads with a warning, as Prometheus loads both.
 pub fn load_groups<E: Evaluator>(
     files: &[PathBuf],
     defaults: GroupDefaults,
@@ -135,12 +136,20 @@ pub fn load_group_texts<E: Evaluator>(
         match parse_rule_file::<E>(name, text, templates) {
             Ok(file) => {
                 for dup in duplicate_rules(&file) {
-                    for g in file.groups.iter().filter(|g| {
-                        g.rules
-                            .iter()
-                            .any(|r| r.name() == dup.name && r.labels == dup.labels)
-                    }) {
-                        tracing::warn!(file = %name, group = %g.name, rule = %dup.name, labels = ?dup.labels, "duplicate rule: same name and labels more than once in the file");
+                    let same = |r: &&crate::file::RuleConfig| {
+                        r.name() == dup.name && r.labels == dup.labels
+                    };
+                    for g in &file.groups {
+                        match g.rules.iter().filter(same).count() {
+                            0 => {}
+                            1 => {
+                                tracing::warn!(file = %name, group = %g.name, rule = %dup.name, labels = ?dup.labels, "duplicate rule: same name and labels in another group of the file");
+                            }
+                            _ => errors.push(format!(
+                                "{name}: group {:?}, rule {:?}: duplicate rule: the same name and labels appear more than once in the group",
+                                g.name, dup.name
+                            )),
+                        }
                     }
                 }
                 for g in &file.groups {
@@ -669,6 +678,38 @@ mod tests {
         );
         assert_eq!(manager.groups().len(), 1);
         shutdown.cancel();
+    }
+
+    #[test]
+    fn a_rule_repeated_in_one_group_fails_the_load_across_groups_it_warns() {
+        let load = |text: &str| {
+            load_group_texts::<FakeEval>(
+                &[("r.yml".to_owned(), text.to_owned())],
+                GroupDefaults::default(),
+                true,
+                &crate::template::GoTemplates::checker(),
+            )
+            .map(|g| g.len())
+            .map_err(|e| e.to_string())
+        };
+        let err = load(
+            "groups: [{name: g, rules: [{alert: A, expr: x, labels: {s: w}}, {alert: A, expr: y, labels: {s: w}}]}]",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains(r#"r.yml: group "g", rule "A": duplicate rule"#),
+            "{err}"
+        );
+        // Same name, other labels: the usual warning/critical pair, not a duplicate.
+        assert_eq!(
+            load("groups: [{name: g, rules: [{alert: A, expr: x, labels: {s: w}}, {alert: A, expr: y, labels: {s: c}}]}]"),
+            Ok(1)
+        );
+        // Across groups Prometheus loads it, and so do we.
+        assert_eq!(
+            load("groups: [{name: g, rules: [{record: r, expr: x}]}, {name: h, rules: [{record: r, expr: x}]}]"),
+            Ok(2)
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn empty_file_has_no_groups() {
 }
 
 #[test]
-fn duplicates_load_and_are_linted_like_promtool() {
+fn duplicates_are_linted_like_promtool() {
     // promtool 2.42: "lint error 2 duplicate rule(s) found." (A once although it appears three
     // times; r:x across groups), exit code 0 without --lint-fatal. Same name with other
     // labels (B) is not a duplicate.
