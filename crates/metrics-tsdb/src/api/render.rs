@@ -17,9 +17,42 @@ pub struct Timestamp(pub i64);
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = format_prom_timestamp(self.0);
+        let ms = self.0;
+        // Fast paths for large results (a raw fragment costs an allocation and a parse):
+        // whole seconds are integers, and three significant decimals print exactly as the
+        // shortest round-trip float while the value is far from f64's precision limit.
+        if ms % 1000 == 0 {
+            return serializer.serialize_i64(ms / 1000);
+        }
+        if ms % 10 != 0 && ms.unsigned_abs() < 1 << 50 {
+            return serializer.serialize_f64(ms as f64 / 1000.0);
+        }
+        let text = format_prom_timestamp(ms);
         let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
         raw.serialize(serializer)
+    }
+}
+
+/// A sample value as Go's `FormatFloat(v, 'f', -1, 64)` string, written without an
+/// intermediate `String`.
+struct ValueText(f64);
+
+impl std::fmt::Display for ValueText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_nan() {
+            f.write_str("NaN")
+        } else if v.is_infinite() {
+            f.write_str(if v > 0.0 { "+Inf" } else { "-Inf" })
+        } else {
+            write!(f, "{v}")
+        }
+    }
+}
+
+impl Serialize for ValueText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -30,7 +63,7 @@ impl Serialize for Pair {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(2))?;
         seq.serialize_element(&Timestamp(self.0))?;
-        seq.serialize_element(&fmt_float_f(self.1))?;
+        seq.serialize_element(&ValueText(self.1))?;
         seq.end()
     }
 }
@@ -202,5 +235,36 @@ mod tests {
             v: "x".into(),
         };
         assert_eq!(json(&st), r#"{"resultType":"string","result":[0.005,"x"]}"#);
+    }
+
+    #[test]
+    fn fast_timestamp_and_value_paths_match_the_exact_formatters() {
+        // Every millisecond around today's timestamps and zero, and random ones of every
+        // magnitude up to 2^62.
+        let mut cases: Vec<i64> = (0..20_000).map(|i| 1_764_000_000_000 + i).collect();
+        cases.extend(-3_000..3_000);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for bits in 1..63 {
+            for _ in 0..200 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let v = (x >> (64 - bits)) as i64;
+                cases.extend([v, -v]);
+            }
+        }
+        for ms in cases {
+            let text = String::from_utf8(lgtm_common::api::to_go_json(&Timestamp(ms)).unwrap())
+                .unwrap();
+            assert_eq!(text, format_prom_timestamp(ms), "{ms}");
+        }
+        for v in [
+            0.0, -0.0, 1.0, -0.5, 0.1, 1e-7, 123456789.125, 1e21, 5e-324, f64::MAX, f64::NAN,
+            f64::INFINITY, -f64::INFINITY,
+        ] {
+            let text =
+                String::from_utf8(lgtm_common::api::to_go_json(&ValueText(v)).unwrap()).unwrap();
+            assert_eq!(text, format!("\"{}\"", fmt_float_f(v)), "{v}");
+        }
     }
 }
