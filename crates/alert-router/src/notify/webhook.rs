@@ -33,7 +33,7 @@ pub struct Webhook {
 /// connection set-up on both ends costs more than the notification; with a bound the pooled
 /// keep-alive connections are reused. The wait is capped so that a slow receiver delays a
 /// notification by at most [`IN_FLIGHT_WAIT`] and never by another request's timeout.
-pub const IN_FLIGHT: usize = 64;
+pub const IN_FLIGHT: usize = 32;
 
 /// Longest wait for an in-flight slot; then the request goes out regardless.
 pub const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
