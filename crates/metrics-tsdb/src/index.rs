@@ -26,13 +26,21 @@ impl Postings {
         debug_assert!(self.all.last().is_none_or(|&last| last < series));
         self.all.push(series);
         for (name, value) in labels {
-            self.by_label
-                .entry(name.to_owned())
-                .or_default()
-                .entry(value.to_owned())
-                .or_default()
-                .push(series);
+            self.list_for(name, value).push(series);
         }
+    }
+
+    /// The postings list of `name=value`, created if missing; the strings are copied only
+    /// for a pair not seen before (most series share their label pairs).
+    fn list_for(&mut self, name: &str, value: &str) -> &mut Vec<SeriesRef> {
+        if !self.by_label.contains_key(name) {
+            self.by_label.insert(name.to_owned(), BTreeMap::new());
+        }
+        let values = self.by_label.get_mut(name).expect("inserted above");
+        if !values.contains_key(value) {
+            values.insert(value.to_owned(), Vec::new());
+        }
+        values.get_mut(value).expect("inserted above")
     }
 
     /// Registers a series whose reference may be lower than existing ones (WAL replay of a
@@ -49,13 +57,7 @@ impl Postings {
         }
         insert_sorted(&mut self.all, series);
         for (name, value) in labels {
-            let list = self
-                .by_label
-                .entry(name.to_owned())
-                .or_default()
-                .entry(value.to_owned())
-                .or_default();
-            insert_sorted(list, series);
+            insert_sorted(self.list_for(name, value), series);
         }
     }
 

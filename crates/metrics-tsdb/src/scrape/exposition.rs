@@ -729,5 +729,28 @@ foo_sum 12.5\n\
         assert_eq!(parse_float("1e3"), Some(1000.0));
         assert_eq!(parse_float("abc"), None);
         assert_eq!(parse_float(""), None);
+        assert_eq!(parse_float("-0.5e-3"), Some(-0.0005));
+        assert_eq!(parse_float(".5"), Some(0.5));
+        assert!(parse_float("NaN").is_some_and(f64::is_nan));
+        assert_eq!(parse_float("+Infinity"), Some(f64::INFINITY));
+        // Go's ParseFloat takes one sign at most.
+        assert_eq!(parse_float("--Inf"), None);
+        assert_eq!(parse_float("+"), None);
+    }
+
+    #[test]
+    fn series_text_ends_where_the_parser_stops() {
+        for line in [
+            "a 1",
+            "a{x=\"1\"} 1",
+            "a{x=\"}\\\"y\",z=\"é\"} 1 123",
+            "{\"dotted.name\",x=\"1\"} 2",
+            "a:b_c{} 3",
+        ] {
+            let (_, consumed) = parse_series(line).unwrap();
+            assert_eq!(series_text_len(line), Some(consumed), "{line}");
+        }
+        assert_eq!(series_text_len("a{x=\"1\" 1"), None);
+        assert_eq!(series_text_len(" 1"), None);
     }
 }
