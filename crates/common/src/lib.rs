@@ -20,4 +20,5 @@ pub mod relabel;
 pub mod telemetry;
 pub mod tenant;
 pub mod time;
+pub mod varint;
 pub mod wal;

@@ -23,6 +23,7 @@ pub mod compact;
 pub mod meta;
 pub mod tombstones;
 
+use lgtm_common::varint::{put_uvarint, put_varint};
 use std::collections::BTreeMap;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -73,18 +74,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BlockError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 /// A series with its `(timestamp ms, value)` samples, the unit blocks are written and read in.
@@ -271,21 +260,11 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     fn uvarint(&mut self) -> Option<u64> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(out);
-            }
-        }
-        None
+        lgtm_common::varint::read_uvarint(self.buf, &mut self.pos)
     }
 
     fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+        lgtm_common::varint::read_varint(self.buf, &mut self.pos)
     }
 
     fn bytes(&mut self, n: usize) -> Option<&[u8]> {

@@ -6,6 +6,7 @@
 //! raw IEEE-754 bits, so stale markers and NaN payloads survive replay exactly.
 
 use lgtm_common::labels::{Label, Labels};
+use lgtm_common::varint::{put_uvarint, put_varint};
 
 use crate::index::SeriesRef;
 
@@ -28,18 +29,6 @@ pub struct RefSample {
     pub t: i64,
     /// Value.
     pub v: f64,
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, value: i64) {
-    put_uvarint(out, ((value << 1) ^ (value >> 63)) as u64);
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -87,24 +76,13 @@ impl Reader<'_> {
     }
 
     fn uvarint(&mut self) -> Result<u64, DecodeError> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self
-                .buf
-                .get(self.pos)
-                .ok_or(DecodeError("truncated varint"))?;
-            self.pos += 1;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(out);
-            }
-        }
-        Err(DecodeError("varint too long"))
+        lgtm_common::varint::read_uvarint(self.buf, &mut self.pos)
+            .ok_or(DecodeError("truncated or overlong varint"))
     }
 
     fn varint(&mut self) -> Result<i64, DecodeError> {
-        let u = self.uvarint()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+        lgtm_common::varint::read_varint(self.buf, &mut self.pos)
+            .ok_or(DecodeError("truncated or overlong varint"))
     }
 
     fn bytes(&mut self, n: usize) -> Result<&[u8], DecodeError> {

@@ -702,12 +702,16 @@ mod tests {
         );
         // Same name, other labels: the usual warning/critical pair, not a duplicate.
         assert_eq!(
-            load("groups: [{name: g, rules: [{alert: A, expr: x, labels: {s: w}}, {alert: A, expr: y, labels: {s: c}}]}]"),
+            load(
+                "groups: [{name: g, rules: [{alert: A, expr: x, labels: {s: w}}, {alert: A, expr: y, labels: {s: c}}]}]"
+            ),
             Ok(1)
         );
         // Across groups Prometheus loads it, and so do we.
         assert_eq!(
-            load("groups: [{name: g, rules: [{record: r, expr: x}]}, {name: h, rules: [{record: r, expr: x}]}]"),
+            load(
+                "groups: [{name: g, rules: [{record: r, expr: x}]}, {name: h, rules: [{record: r, expr: x}]}]"
+            ),
             Ok(2)
         );
     }

@@ -3,19 +3,7 @@
 
 use super::StoreError;
 
-/// Appends an unsigned LEB128 varint.
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-/// Appends a zig-zag encoded signed varint.
-pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
+pub(crate) use lgtm_common::varint::{put_uvarint, put_varint};
 
 /// Appends a length-prefixed byte string.
 pub(crate) fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
@@ -51,27 +39,13 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn uvarint(&mut self) -> Result<u64, StoreError> {
-        let mut v: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let Some(&b) = self.buf.get(self.pos) else {
-                return Err(self.corrupt("truncated varint"));
-            };
-            self.pos += 1;
-            if shift >= 64 {
-                return Err(self.corrupt("varint overflow"));
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(v);
-            }
-            shift += 7;
-        }
+        lgtm_common::varint::read_uvarint(self.buf, &mut self.pos)
+            .ok_or_else(|| self.corrupt("truncated or overlong varint"))
     }
 
     pub(crate) fn varint(&mut self) -> Result<i64, StoreError> {
-        let u = self.uvarint()?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+        lgtm_common::varint::read_varint(self.buf, &mut self.pos)
+            .ok_or_else(|| self.corrupt("truncated or overlong varint"))
     }
 
     /// A count that must be plausible for the remaining bytes (each item takes ≥ 1 byte).

@@ -254,13 +254,24 @@ mod tests {
             }
         }
         for ms in cases {
-            let text = String::from_utf8(lgtm_common::api::to_go_json(&Timestamp(ms)).unwrap())
-                .unwrap();
+            let text =
+                String::from_utf8(lgtm_common::api::to_go_json(&Timestamp(ms)).unwrap()).unwrap();
             assert_eq!(text, format_prom_timestamp(ms), "{ms}");
         }
         for v in [
-            0.0, -0.0, 1.0, -0.5, 0.1, 1e-7, 123456789.125, 1e21, 5e-324, f64::MAX, f64::NAN,
-            f64::INFINITY, -f64::INFINITY,
+            0.0,
+            -0.0,
+            1.0,
+            -0.5,
+            0.1,
+            1e-7,
+            123456789.125,
+            1e21,
+            5e-324,
+            f64::MAX,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
         ] {
             let text =
                 String::from_utf8(lgtm_common::api::to_go_json(&ValueText(v)).unwrap()).unwrap();

@@ -8,6 +8,7 @@
 //! keeps its marks keyed by labels in `<storage.tsdb.path>/head.tombstones` (same layout with
 //! the labels spelled out), applied when the head is cut into a block.
 
+use lgtm_common::varint::{put_uvarint, put_varint};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -59,18 +60,6 @@ pub fn remove_deleted(samples: &mut Vec<(i64, f64)>, list: &[Interval]) {
     }
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
-}
-
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -78,21 +67,11 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn uvarint(&mut self) -> Option<u64> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(out);
-            }
-        }
-        None
+        lgtm_common::varint::read_uvarint(self.buf, &mut self.pos)
     }
 
     fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+        lgtm_common::varint::read_varint(self.buf, &mut self.pos)
     }
 
     fn string(&mut self) -> Option<String> {

@@ -28,6 +28,7 @@
 
 use super::ChunkError;
 use super::bstream::{BitReader, BitWriter};
+use lgtm_common::varint::{put_uvarint, put_varint, read_uvarint, read_varint, uvarint_len};
 
 /// Most samples one column chunk holds (a block splits longer series).
 pub const MAX_SAMPLES: usize = 4096;
@@ -47,33 +48,8 @@ fn corrupt(what: &'static str) -> ChunkError {
     ChunkError::Corrupt(what)
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, zigzag(v));
-}
-
-fn uvarint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -97,19 +73,11 @@ impl<'a> Reader<'a> {
     }
 
     fn uvarint(&mut self) -> Result<u64, ChunkError> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(out);
-            }
-        }
-        Err(corrupt("varint too long"))
+        read_uvarint(self.buf, &mut self.pos).ok_or_else(|| corrupt("truncated or overlong varint"))
     }
 
     fn varint(&mut self) -> Result<i64, ChunkError> {
-        Ok(unzigzag(self.uvarint()?))
+        read_varint(self.buf, &mut self.pos).ok_or_else(|| corrupt("truncated or overlong varint"))
     }
 
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], ChunkError> {

@@ -21,17 +21,7 @@ impl<'a> Wire<'a> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                // A tenth byte may only carry the top bit.
-                return (shift < 63 || byte <= 1).then_some(out);
-            }
-        }
-        None
+        lgtm_common::varint::read_uvarint(self.buf, &mut self.pos)
     }
 
     fn bytes(&mut self) -> Option<&'a [u8]> {
