@@ -234,16 +234,48 @@ impl Telegram {
         serde_json::to_vec(&m).unwrap_or_default()
     }
 
-    /// Asks the Bot API whether the bot can reach the chat (`getChat`), so a wrong chat id
-    /// or token fails at load instead of at the first alert. Only Telegram's own refusals
-    /// are errors; an unreachable API is logged and accepted (offline start-up must work).
+    /// Asks the Bot API whether the bot can reach the chat (`getChat`) and, for a fixed
+    /// `message_thread_id`, the topic (`sendChatAction`, the only read-like call that names a
+    /// topic: the topic shows "typing…" for a few seconds), so a wrong chat, topic or token
+    /// fails at load instead of at the first alert. Only Telegram's own refusals are errors;
+    /// an unreachable API is logged and accepted (offline start-up must work). Templated
+    /// topics depend on the alerts and are checked when they are rendered.
     pub async fn verify_chat(&self, client: &HttpClient) -> Result<(), String> {
         let (Ok(token), Ok(chat)) = (self.token(), self.chat()) else {
             return Ok(());
         };
-        let url = format!("{}/bot{token}/getChat", self.api_url.trim_end_matches('/'));
-        let body = serde_json::to_vec(&BTreeMap::from([("chat_id", chat.to_string())]))
-            .unwrap_or_default();
+        let chat_id = chat.to_string();
+        self.verify_call(
+            client,
+            &token,
+            "getChat",
+            BTreeMap::from([("chat_id", chat_id.clone())]),
+        )
+        .await
+        .map_err(|e| format!("telegram chat {chat}: {e}"))?;
+        if let Some(ThreadId::Fixed(topic)) = &self.thread {
+            let body = BTreeMap::from([
+                ("action", "typing".to_owned()),
+                ("chat_id", chat_id),
+                ("message_thread_id", topic.to_string()),
+            ]);
+            self.verify_call(client, &token, "sendChatAction", body)
+                .await
+                .map_err(|e| format!("telegram chat {chat} topic {topic}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// One verification call: `Err` only when Telegram itself refuses (400/401/403/404).
+    async fn verify_call(
+        &self,
+        client: &HttpClient,
+        token: &str,
+        method: &str,
+        body: BTreeMap<&str, String>,
+    ) -> Result<(), String> {
+        let url = format!("{}/bot{token}/{method}", self.api_url.trim_end_matches('/'));
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         match client
             .post_json(
@@ -262,18 +294,18 @@ impl Telegram {
                 let desc = api
                     .description
                     .unwrap_or_else(|| String::from_utf8_lossy(&resp.body).into_owned());
-                Err(format!("telegram chat {chat}: {} {desc}", resp.status))
+                Err(format!("{} {desc}", resp.status))
             }
             Ok(resp) => {
                 tracing::warn!(
-                    chat,
+                    method,
                     status = resp.status,
-                    "telegram getChat inconclusive; chat not verified"
+                    "telegram verification inconclusive; chat not verified"
                 );
                 Ok(())
             }
             Err(e) => {
-                tracing::warn!(chat, error = %e, "telegram API unreachable; chat not verified");
+                tracing::warn!(method, error = %e, "telegram API unreachable; chat not verified");
                 Ok(())
             }
         }

@@ -424,6 +424,52 @@ async fn unknown_chats_fail_at_load() {
         .unwrap();
 }
 
+#[tokio::test]
+async fn unknown_topics_fail_at_load() {
+    let loaded =
+        alert_router::config::LoadedConfig::load_str(&config(", message_thread_id: 7"), None)
+            .unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    let no_topic = HttpClient::fake(Arc::new(move |req: FakeRequest| {
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        seen.lock().push((req.url.clone(), body));
+        if req.url.ends_with("/getChat") {
+            HttpResponse {
+                status: 200,
+                body: r#"{"ok":true,"result":{"id":-1001234567890,"type":"supergroup","is_forum":true}}"#.into(),
+            }
+        } else {
+            HttpResponse {
+                status: 400,
+                body: r#"{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}"#.into(),
+            }
+        }
+    }));
+    let err = alert_router::state::verify_telegram(&loaded, &no_topic)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "receiver tg: telegram chat -1001234567890 topic 7: 400 Bad Request: message thread not found"
+    );
+    let calls = calls.lock().clone();
+    assert_eq!(calls.len(), 2);
+    assert!(calls[1].0.ends_with("/bot123456:TESTTOKEN/sendChatAction"));
+    assert_eq!(
+        calls[1].1,
+        r#"{"action":"typing","chat_id":"-1001234567890","message_thread_id":"7"}"#
+    );
+    // A topic Telegram accepts passes.
+    let accept = HttpClient::fake(Arc::new(|_| HttpResponse {
+        status: 200,
+        body: r#"{"ok":true,"result":true}"#.into(),
+    }));
+    alert_router::state::verify_telegram(&loaded, &accept)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn edit_messages_when_the_group_changes_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
