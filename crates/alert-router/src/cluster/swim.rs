@@ -267,6 +267,37 @@ mod tests {
         panic!("timed out waiting for {what}");
     }
 
+    /// Starts one member on the fake network: its cluster view, its inbox and its stop token.
+    fn spawn_member(
+        net: &Arc<Net>,
+        addr: SocketAddr,
+        name: String,
+        members: usize,
+    ) -> (Arc<Cluster>, mpsc::Sender<Input>, CancellationToken) {
+        let s = ClusterSettings {
+            name,
+            ..settings(members)
+        };
+        let cluster = Arc::new(Cluster::new(s.clone()));
+        cluster.set_address(addr);
+        let (tx, rx) = mpsc::channel(1024);
+        net.inboxes.lock().insert(addr, tx.clone());
+        let me = PeerId {
+            addr,
+            name: s.name.clone(),
+            bump: 1,
+        };
+        let stop = CancellationToken::new();
+        tokio::spawn(Swim::new(me, foca_config(&s)).run(
+            cluster.clone(),
+            rx,
+            Arc::new(NetWire(net.clone(), addr)),
+            stop.clone(),
+            Duration::from_secs(1),
+        ));
+        (cluster, tx, stop)
+    }
+
     /// Three members join through the first, see each other, agree on positions; one
     /// stops answering and the other two drop it and shift positions; a graceful leave
     /// is seen at once.
@@ -277,27 +308,7 @@ mod tests {
         let mut stops = Vec::new();
         for i in 0..3u64 {
             let addr: SocketAddr = format!("10.0.0.{}:9094", i + 1).parse().unwrap();
-            let s = ClusterSettings {
-                name: format!("peer-{i}"),
-                ..settings(2)
-            };
-            let cluster = Arc::new(Cluster::new(s.clone()));
-            cluster.set_address(addr);
-            let (tx, rx) = mpsc::channel(1024);
-            net.inboxes.lock().insert(addr, tx.clone());
-            let me = PeerId {
-                addr,
-                name: s.name.clone(),
-                bump: 1,
-            };
-            let stop = CancellationToken::new();
-            tokio::spawn(Swim::new(me, foca_config(&s)).run(
-                cluster.clone(),
-                rx,
-                Arc::new(NetWire(net.clone(), addr)),
-                stop.clone(),
-                Duration::from_secs(1),
-            ));
+            let (cluster, tx, stop) = spawn_member(&net, addr, format!("peer-{i}"), 2);
             if i > 0 {
                 tx.send(Input::Announce("10.0.0.1:9094".parse().unwrap()))
                     .await
@@ -353,26 +364,7 @@ mod tests {
         let mut inboxes = Vec::new();
         for i in 0..2u64 {
             let addr: SocketAddr = format!("10.0.1.{}:9094", i + 1).parse().unwrap();
-            let s = ClusterSettings {
-                name: format!("n{i}"),
-                ..settings(1)
-            };
-            let cluster = Arc::new(Cluster::new(s.clone()));
-            cluster.set_address(addr);
-            let (tx, rx) = mpsc::channel(1024);
-            net.inboxes.lock().insert(addr, tx.clone());
-            let me = PeerId {
-                addr,
-                name: s.name.clone(),
-                bump: 1,
-            };
-            tokio::spawn(Swim::new(me, foca_config(&s)).run(
-                cluster.clone(),
-                rx,
-                Arc::new(NetWire(net.clone(), addr)),
-                CancellationToken::new(),
-                Duration::from_secs(1),
-            ));
+            let (cluster, tx, _stop) = spawn_member(&net, addr, format!("n{i}"), 1);
             clusters.push(cluster);
             inboxes.push(tx);
         }

@@ -181,23 +181,7 @@ async fn two_replicas_notify_once_and_share_silences() {
     );
 
     // A silence created on replica 0 is listed by replica 1.
-    let now = chrono::Utc::now();
-    let body = format!(
-        r#"{{"comment":"c","createdBy":"t","startsAt":"{}","endsAt":"{}","matchers":[{{"name":"alertname","value":"HaTest","isRegex":false}}]}}"#,
-        now.to_rfc3339(),
-        (now + chrono::Duration::hours(1)).to_rfc3339()
-    );
-    let r = client
-        .post(format!("{}/api/v2/silences", urls[0]))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let id = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["silenceID"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_silence(&client, &urls[0], "c", "t", ("alertname", "HaTest"), 1).await;
     let replicated = eventually(Duration::from_secs(3), || {
         get_json(&client, format!("{}/api/v2/silence/{id}", urls[1]))
     })
@@ -470,23 +454,7 @@ async fn a_late_joiner_receives_existing_silences() {
     a.wait_members(&client, 2, Duration::from_secs(40)).await;
     b.wait_members(&client, 2, Duration::from_secs(40)).await;
 
-    let now = chrono::Utc::now();
-    let body = format!(
-        r#"{{"comment":"maintenance","createdBy":"ha-test","startsAt":"{}","endsAt":"{}","matchers":[{{"name":"job","value":"db","isRegex":false}}]}}"#,
-        now.to_rfc3339(),
-        (now + chrono::Duration::hours(2)).to_rfc3339()
-    );
-    let r = client
-        .post(format!("{}/api/v2/silences", a.web))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let id = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["silenceID"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_silence(&client, &a.web, "maintenance", "ha-test", ("job", "db"), 2).await;
     let on_b = eventually(Duration::from_secs(5), || {
         get_json(&client, format!("{}/api/v2/silence/{id}", b.web))
     })
@@ -550,23 +518,7 @@ async fn a_replica_restarted_at_its_address_replaces_itself() {
         .as_str()
         .unwrap()
         .to_owned();
-    let now = chrono::Utc::now();
-    let body = format!(
-        r#"{{"comment":"kept","createdBy":"ha-test","startsAt":"{}","endsAt":"{}","matchers":[{{"name":"job","value":"web","isRegex":false}}]}}"#,
-        now.to_rfc3339(),
-        (now + chrono::Duration::hours(1)).to_rfc3339()
-    );
-    let r = client
-        .post(format!("{}/api/v2/silences", a.web))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let id = serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["silenceID"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_silence(&client, &a.web, "kept", "ha-test", ("job", "web"), 1).await;
 
     drop(b);
     // Same cluster address, new storage directory (index 2), new name.
@@ -609,4 +561,34 @@ async fn a_replica_restarted_at_its_address_replaces_itself() {
         b2.log_tail()
     );
     b2.wait_members(&client, 2, Duration::from_secs(20)).await;
+}
+
+/// Creates a silence on one replica through the API and returns its id.
+async fn create_silence(
+    client: &reqwest::Client,
+    web: &str,
+    comment: &str,
+    created_by: &str,
+    (name, value): (&str, &str),
+    hours: i64,
+) -> String {
+    let now = chrono::Utc::now();
+    let body = serde_json::json!({
+        "comment": comment,
+        "createdBy": created_by,
+        "startsAt": now.to_rfc3339(),
+        "endsAt": (now + chrono::Duration::hours(hours)).to_rfc3339(),
+        "matchers": [{"name": name, "value": value, "isRegex": false}],
+    });
+    let r = client
+        .post(format!("{web}/api/v2/silences"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["silenceID"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
