@@ -437,16 +437,25 @@ impl Store {
             keep
         };
         let mut by_stream: HashMap<Labels, (Vec<Vec<Entry>>, ScanStats)> = HashMap::new();
+        /// Adds one source's parts of a stream; streams with nothing scanned stay out.
+        fn gather(
+            by_stream: &mut HashMap<Labels, (Vec<Vec<Entry>>, ScanStats)>,
+            labels: &Labels,
+            parts: impl IntoIterator<Item = Vec<Entry>>,
+            stats: ScanStats,
+        ) {
+            if stats.lines > 0 {
+                let slot = by_stream.entry(labels.clone()).or_default();
+                slot.0.extend(parts);
+                slot.1.merge(stats);
+            }
+        }
         if let Some(head) = self.tenants.read().get(tenant).cloned() {
             for s in head.matching(matchers) {
                 let d = s.data.read();
                 let mut stats = ScanStats::default();
                 let parts = d.data.parts(start, end, keep, test, &mut stats)?;
-                if stats.lines > 0 {
-                    let slot = by_stream.entry(s.labels.clone()).or_default();
-                    slot.0.extend(parts);
-                    slot.1.merge(stats);
-                }
+                gather(&mut by_stream, &s.labels, parts, stats);
             }
         }
         let frozen: Vec<Arc<Frozen>> = self
@@ -463,11 +472,7 @@ impl Store {
                 }
                 let mut stats = ScanStats::default();
                 let parts = data.parts(start, end, keep, test, &mut stats)?;
-                if stats.lines > 0 {
-                    let slot = by_stream.entry(labels.clone()).or_default();
-                    slot.0.extend(parts);
-                    slot.1.merge(stats);
-                }
+                gather(&mut by_stream, labels, parts, stats);
             }
         }
         let blocks: Vec<Arc<LoadedBlock>> = self
@@ -484,13 +489,8 @@ impl Store {
                     .read_stream_filtered(&self.opts.objects, i, start, end, test, &mut stats)
                     .await?;
                 keep.truncate(&mut entries);
-                if stats.lines > 0 {
-                    let slot = by_stream.entry(b.labels[i].clone()).or_default();
-                    if !entries.is_empty() {
-                        slot.0.push(entries);
-                    }
-                    slot.1.merge(stats);
-                }
+                let parts = (!entries.is_empty()).then_some(entries);
+                gather(&mut by_stream, &b.labels[i], parts, stats);
             }
         }
         let mut out: Vec<StreamEntries> = by_stream
